@@ -1,0 +1,122 @@
+//! Errors: rich internally, one stable numeric code outward.
+//!
+//! Messages never carry biometric or personal data (no pixel values, scores of a specific person, keys or
+//! plaintext); they say what was wrong with the input or the configuration, so an app can log them.
+
+use std::fmt;
+
+/// Stable numeric codes. They are part of the public API (Kotlin/Swift `errorCode`, docs/error-codes.md):
+/// never renumber, only add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[repr(u16)]
+pub enum ErrorCode {
+    /// Frame dimensions are zero, odd where the pixel format needs even, or too large.
+    FrameSize = 1001,
+    /// The buffer is shorter than the strides and height require, or a stride is too small.
+    FrameBuffer = 1002,
+    /// The pixel format or rotation is not one we know.
+    FrameFormat = 1003,
+    /// An image file could not be decoded (harness and tests).
+    ImageDecode = 1004,
+    /// The model manifest is malformed or inconsistent.
+    ManifestInvalid = 2001,
+    /// A model file is missing.
+    ModelMissing = 2002,
+    /// A model file's sha256 differs from the manifest.
+    ModelChecksum = 2003,
+    /// A model file could not be parsed or optimised (truncated, corrupt, wrong shape).
+    ModelLoad = 2004,
+    /// Running a model failed.
+    Inference = 2005,
+    /// No face in the frame.
+    NoFace = 3001,
+    /// More than one face in the frame.
+    MultipleFaces = 3002,
+    /// The face is cut by the frame edge.
+    PartialFace = 3003,
+    /// The configuration given to the SDK is invalid.
+    ConfigInvalid = 4001,
+}
+
+impl ErrorCode {
+    pub fn as_u16(self) -> u16 {
+        self as u16
+    }
+}
+
+/// Which edges of the frame cut a face.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Edges {
+    pub left: bool,
+    pub top: bool,
+    pub right: bool,
+    pub bottom: bool,
+}
+
+impl fmt::Display for Edges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = [
+            (self.left, "left"),
+            (self.top, "top"),
+            (self.right, "right"),
+            (self.bottom, "bottom"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| *n)
+        .collect();
+        write!(f, "{}", names.join(", "))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid frame size: {0}")]
+    FrameSize(String),
+    #[error("invalid frame buffer: {0}")]
+    FrameBuffer(String),
+    #[error("invalid frame format: {0}")]
+    FrameFormat(String),
+    #[error("image could not be decoded: {0}")]
+    ImageDecode(String),
+    #[error("model manifest invalid: {0}")]
+    ManifestInvalid(String),
+    #[error("model file for role '{role}' is missing: {file}")]
+    ModelMissing { role: String, file: String },
+    #[error("model file for role '{role}' does not match the manifest checksum")]
+    ModelChecksum { role: String },
+    #[error("model for role '{role}' could not be loaded: {detail}")]
+    ModelLoad { role: String, detail: String },
+    #[error("model for role '{role}' failed to run: {detail}")]
+    Inference { role: String, detail: String },
+    #[error("no face found")]
+    NoFace,
+    #[error("{count} faces found; exactly one is needed")]
+    MultipleFaces { count: usize },
+    #[error("face is cut by the frame edge ({edges})")]
+    PartialFace { edges: Edges },
+    #[error("invalid configuration: {0}")]
+    ConfigInvalid(String),
+}
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::FrameSize(_) => ErrorCode::FrameSize,
+            Error::FrameBuffer(_) => ErrorCode::FrameBuffer,
+            Error::FrameFormat(_) => ErrorCode::FrameFormat,
+            Error::ImageDecode(_) => ErrorCode::ImageDecode,
+            Error::ManifestInvalid(_) => ErrorCode::ManifestInvalid,
+            Error::ModelMissing { .. } => ErrorCode::ModelMissing,
+            Error::ModelChecksum { .. } => ErrorCode::ModelChecksum,
+            Error::ModelLoad { .. } => ErrorCode::ModelLoad,
+            Error::Inference { .. } => ErrorCode::Inference,
+            Error::NoFace => ErrorCode::NoFace,
+            Error::MultipleFaces { .. } => ErrorCode::MultipleFaces,
+            Error::PartialFace { .. } => ErrorCode::PartialFace,
+            Error::ConfigInvalid(_) => ErrorCode::ConfigInvalid,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,374 @@
+//! Camera frames in the pixel formats phones hand us, turned once into an upright RGB image.
+//!
+//! CameraX gives YUV_420_888 (usually NV21/NV12 or I420 once packed) and AVFoundation BGRA or NV12; the
+//! desktop harness gives RGB. Every later stage sees one `RgbImage`, upright, so models and geometry never
+//! care where pixels came from.
+
+use zeroize::Zeroize;
+
+use crate::error::{Error, Result};
+
+/// Largest side we accept: far above any camera preview, small enough that a hostile size cannot make us
+/// allocate gigabytes.
+pub const MAX_SIDE: u32 = 8192;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PixelFormat {
+    /// 3 bytes per pixel, R G B.
+    Rgb8,
+    /// 4 bytes per pixel, R G B A (alpha ignored).
+    Rgba8,
+    /// 4 bytes per pixel, B G R A (iOS `kCVPixelFormatType_32BGRA`).
+    Bgra8,
+    /// Y plane, then interleaved V U at half resolution (Android camera default).
+    Nv21,
+    /// Y plane, then interleaved U V at half resolution (iOS bi-planar).
+    Nv12,
+    /// Y plane, then U plane, then V plane, chroma at half resolution.
+    I420,
+}
+
+impl PixelFormat {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "rgb8" | "rgb" => Ok(Self::Rgb8),
+            "rgba8" | "rgba" => Ok(Self::Rgba8),
+            "bgra8" | "bgra" => Ok(Self::Bgra8),
+            "nv21" => Ok(Self::Nv21),
+            "nv12" => Ok(Self::Nv12),
+            "i420" | "yuv420p" => Ok(Self::I420),
+            _ => Err(Error::FrameFormat("unknown pixel format".into())),
+        }
+    }
+
+    fn bytes_per_pixel(self) -> usize {
+        match self {
+            Self::Rgb8 => 3,
+            Self::Rgba8 | Self::Bgra8 => 4,
+            Self::Nv21 | Self::Nv12 | Self::I420 => 1,
+        }
+    }
+
+    fn is_yuv420(self) -> bool {
+        matches!(self, Self::Nv21 | Self::Nv12 | Self::I420)
+    }
+}
+
+/// Clockwise rotation, in degrees, that turns the buffer upright (Android `ImageInfo.rotationDegrees`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Rotation {
+    R0,
+    R90,
+    R180,
+    R270,
+}
+
+impl Rotation {
+    pub fn from_degrees(deg: u32) -> Result<Self> {
+        match deg {
+            0 => Ok(Self::R0),
+            90 => Ok(Self::R90),
+            180 => Ok(Self::R180),
+            270 => Ok(Self::R270),
+            _ => Err(Error::FrameFormat(
+                "rotation must be 0, 90, 180 or 270".into(),
+            )),
+        }
+    }
+
+    pub fn degrees(self) -> u32 {
+        match self {
+            Self::R0 => 0,
+            Self::R90 => 90,
+            Self::R180 => 180,
+            Self::R270 => 270,
+        }
+    }
+}
+
+/// A borrowed camera buffer with its layout. Planes are contiguous in `data`: for YUV formats the Y plane
+/// (`row_stride` × height) is followed by the chroma plane(s) (`chroma_stride` × height/2 each).
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    pub data: &'a [u8],
+    pub width: u32,
+    pub height: u32,
+    pub format: PixelFormat,
+    /// Bytes per row of the first plane.
+    pub row_stride: usize,
+    /// Bytes per row of each chroma plane (YUV formats only; ignored otherwise).
+    pub chroma_stride: usize,
+    pub rotation: Rotation,
+}
+
+impl<'a> Frame<'a> {
+    /// A tightly packed frame (no row padding), upright.
+    pub fn packed(data: &'a [u8], width: u32, height: u32, format: PixelFormat) -> Self {
+        let w = width as usize;
+        let (row_stride, chroma_stride) = match format {
+            PixelFormat::Nv21 | PixelFormat::Nv12 => (w, w.div_ceil(2) * 2),
+            PixelFormat::I420 => (w, w.div_ceil(2)),
+            f => (w * f.bytes_per_pixel(), 0),
+        };
+        Frame {
+            data,
+            width,
+            height,
+            format,
+            row_stride,
+            chroma_stride,
+            rotation: Rotation::R0,
+        }
+    }
+
+    pub fn with_rotation(mut self, rotation: Rotation) -> Self {
+        self.rotation = rotation;
+        self
+    }
+
+    /// Checks sizes, strides and buffer length; every later read is then in bounds.
+    pub fn validate(&self) -> Result<()> {
+        let (w, h) = (self.width, self.height);
+        if w == 0 || h == 0 {
+            return Err(Error::FrameSize("width and height must be non-zero".into()));
+        }
+        if w > MAX_SIDE || h > MAX_SIDE {
+            return Err(Error::FrameSize(format!(
+                "sides above {MAX_SIDE} are not accepted"
+            )));
+        }
+        if self.format.is_yuv420() && (w % 2 != 0 || h % 2 != 0) {
+            return Err(Error::FrameSize(
+                "YUV 4:2:0 frames need even width and height".into(),
+            ));
+        }
+        let (w, h) = (w as usize, h as usize);
+        let min_row = w * self.format.bytes_per_pixel();
+        if self.row_stride < min_row {
+            return Err(Error::FrameBuffer(format!(
+                "row stride {} is below the {} bytes a row needs",
+                self.row_stride, min_row
+            )));
+        }
+        // Strides come from the caller: checked arithmetic, a hostile stride must not wrap.
+        let overflow = || Error::FrameBuffer("strides are too large".into());
+        let luma_plane = self.row_stride.checked_mul(h).ok_or_else(overflow)?;
+        let needed = match self.format {
+            PixelFormat::Nv21 | PixelFormat::Nv12 => {
+                if self.chroma_stride < w {
+                    return Err(Error::FrameBuffer(
+                        "chroma stride is below the width".into(),
+                    ));
+                }
+                self.chroma_stride
+                    .checked_mul(h / 2)
+                    .and_then(|c| c.checked_add(luma_plane))
+                    .ok_or_else(overflow)?
+            }
+            PixelFormat::I420 => {
+                if self.chroma_stride < w / 2 {
+                    return Err(Error::FrameBuffer(
+                        "chroma stride is below half the width".into(),
+                    ));
+                }
+                self.chroma_stride
+                    .checked_mul(h)
+                    .and_then(|c| c.checked_add(luma_plane))
+                    .ok_or_else(overflow)?
+            }
+            _ => luma_plane - self.row_stride + min_row,
+        };
+        if self.data.len() < needed {
+            return Err(Error::FrameBuffer(format!(
+                "buffer has {} bytes, layout needs {needed}",
+                self.data.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Converts to an upright RGB image in one pass (format conversion and rotation together).
+    pub fn to_rgb(&self) -> Result<RgbImage> {
+        self.validate()?;
+        let (sw, sh) = (self.width as usize, self.height as usize);
+        let (dw, dh) = match self.rotation {
+            Rotation::R0 | Rotation::R180 => (sw, sh),
+            Rotation::R90 | Rotation::R270 => (sh, sw),
+        };
+        let mut out = vec![0u8; dw * dh * 3];
+        for dy in 0..dh {
+            for dx in 0..dw {
+                // Source pixel that lands at (dx, dy) after rotating the buffer clockwise.
+                let (sx, sy) = match self.rotation {
+                    Rotation::R0 => (dx, dy),
+                    Rotation::R90 => (dy, sh - 1 - dx),
+                    Rotation::R180 => (sw - 1 - dx, sh - 1 - dy),
+                    Rotation::R270 => (sw - 1 - dy, dx),
+                };
+                let px = self.pixel(sx, sy);
+                let o = (dy * dw + dx) * 3;
+                out[o..o + 3].copy_from_slice(&px);
+            }
+        }
+        Ok(RgbImage {
+            width: dw as u32,
+            height: dh as u32,
+            data: out,
+        })
+    }
+
+    /// RGB of source pixel (x, y); bounds were checked by `validate`.
+    fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
+        let d = self.data;
+        match self.format {
+            PixelFormat::Rgb8 => {
+                let o = y * self.row_stride + x * 3;
+                [d[o], d[o + 1], d[o + 2]]
+            }
+            PixelFormat::Rgba8 => {
+                let o = y * self.row_stride + x * 4;
+                [d[o], d[o + 1], d[o + 2]]
+            }
+            PixelFormat::Bgra8 => {
+                let o = y * self.row_stride + x * 4;
+                [d[o + 2], d[o + 1], d[o]]
+            }
+            PixelFormat::Nv21 | PixelFormat::Nv12 => {
+                let luma = d[y * self.row_stride + x];
+                let c = self.row_stride * self.height as usize
+                    + (y / 2) * self.chroma_stride
+                    + (x / 2) * 2;
+                let (u, v) = if self.format == PixelFormat::Nv12 {
+                    (d[c], d[c + 1])
+                } else {
+                    (d[c + 1], d[c])
+                };
+                yuv_to_rgb(luma, u, v)
+            }
+            PixelFormat::I420 => {
+                let luma = d[y * self.row_stride + x];
+                let plane = self.chroma_stride * (self.height as usize / 2);
+                let c =
+                    self.row_stride * self.height as usize + (y / 2) * self.chroma_stride + x / 2;
+                yuv_to_rgb(luma, d[c], d[c + plane])
+            }
+        }
+    }
+}
+
+/// Full-range BT.601 (JFIF), what Android and iOS cameras produce for preview frames.
+pub fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
+    let y = y as f32;
+    let u = u as f32 - 128.0;
+    let v = v as f32 - 128.0;
+    let r = y + 1.402 * v;
+    let g = y - 0.344_136 * u - 0.714_136 * v;
+    let b = y + 1.772 * u;
+    [clamp_u8(r), clamp_u8(g), clamp_u8(b)]
+}
+
+/// Inverse of [`yuv_to_rgb`]; used by tests and the harness to make YUV frames from images.
+pub fn rgb_to_yuv(r: u8, g: u8, b: u8) -> [u8; 3] {
+    let (r, g, b) = (r as f32, g as f32, b as f32);
+    let y = 0.299 * r + 0.587 * g + 0.114 * b;
+    let u = -0.168_736 * r - 0.331_264 * g + 0.5 * b + 128.0;
+    let v = 0.5 * r - 0.418_688 * g - 0.081_312 * b + 128.0;
+    [clamp_u8(y), clamp_u8(u), clamp_u8(v)]
+}
+
+fn clamp_u8(x: f32) -> u8 {
+    x.round().clamp(0.0, 255.0) as u8
+}
+
+/// An upright, packed RGB8 image. Zeroized on drop: it is a picture of someone's face.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RgbImage {
+    width: u32,
+    height: u32,
+    data: Vec<u8>,
+}
+
+impl std::fmt::Debug for RgbImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RgbImage({}x{})", self.width, self.height)
+    }
+}
+
+impl Drop for RgbImage {
+    fn drop(&mut self) {
+        self.data.zeroize();
+    }
+}
+
+impl RgbImage {
+    /// Wraps packed RGB8 data; checks that it matches the size.
+    pub fn from_raw(width: u32, height: u32, data: Vec<u8>) -> Result<Self> {
+        Frame::packed(&data, width, height, PixelFormat::Rgb8).validate()?;
+        if data.len() != width as usize * height as usize * 3 {
+            return Err(Error::FrameBuffer(
+                "RGB data length does not match the size".into(),
+            ));
+        }
+        Ok(Self {
+            width,
+            height,
+            data,
+        })
+    }
+
+    /// For buffers this crate sized itself (`data.len() == width * height * 3`).
+    pub(crate) fn from_parts(width: u32, height: u32, data: Vec<u8>) -> Self {
+        debug_assert_eq!(data.len(), width as usize * height as usize * 3);
+        Self {
+            width,
+            height,
+            data,
+        }
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Pixel at (x, y), coordinates clamped to the image.
+    #[inline]
+    pub fn get_clamped(&self, x: i64, y: i64) -> [u8; 3] {
+        let x = x.clamp(0, self.width as i64 - 1) as usize;
+        let y = y.clamp(0, self.height as i64 - 1) as usize;
+        let o = (y * self.width as usize + x) * 3;
+        [self.data[o], self.data[o + 1], self.data[o + 2]]
+    }
+
+    /// Mean luma (0..255) inside a rectangle clipped to the image; 0 when the rectangle is empty.
+    pub fn mean_luma(&self, x0: f32, y0: f32, x1: f32, y1: f32) -> f32 {
+        let cx0 = x0.max(0.0) as usize;
+        let cy0 = y0.max(0.0) as usize;
+        let cx1 = (x1.min(self.width as f32)).max(0.0) as usize;
+        let cy1 = (y1.min(self.height as f32)).max(0.0) as usize;
+        let mut sum = 0f64;
+        let mut n = 0usize;
+        for y in cy0..cy1 {
+            for x in cx0..cx1 {
+                let o = (y * self.width as usize + x) * 3;
+                sum += luma(self.data[o], self.data[o + 1], self.data[o + 2]) as f64;
+                n += 1;
+            }
+        }
+        if n == 0 { 0.0 } else { (sum / n as f64) as f32 }
+    }
+}
+
+/// BT.601 luma, the weights OpenCV's BGR2GRAY uses (the eye model was trained on those).
+#[inline]
+pub fn luma(r: u8, g: u8, b: u8) -> f32 {
+    0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32
+}

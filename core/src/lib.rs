@@ -1,0 +1,19 @@
+//! SmartId capture core: on-device face capture for KYC enrollment.
+//!
+//! Frames go in ([`frame::Frame`]), the [`vision::Engine`] runs the models listed in the model
+//! manifest ([`manifest`]), and the sealing side ([`seal`]) turns a template and its metadata into
+//! strings only the bank's server can open. See ARCHITECTURE.md for the flow.
+
+pub mod error;
+pub mod frame;
+pub mod liveness;
+pub mod manifest;
+pub mod seal;
+pub mod vision;
+
+pub use error::{Error, ErrorCode, Result};
+pub use frame::{Frame, PixelFormat, RgbImage, Rotation};
+pub use vision::Engine;
+
+/// Version of this SDK, carried in payloads.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,66 @@
+//! Shared test helpers: the bundled models and fixtures, loaded once.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use smartid_core::{Engine, RgbImage};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn models_dir() -> PathBuf {
+    repo().join("models")
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    repo().join("fixtures/faces").join(rel)
+}
+
+pub fn engine() -> Arc<Engine> {
+    static ENGINE: OnceLock<Arc<Engine>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| Arc::new(Engine::from_dir(models_dir()).expect("bundled models load")))
+        .clone()
+}
+
+pub fn load_rgb(path: &std::path::Path) -> RgbImage {
+    let img = image::open(path).expect("fixture decodes").to_rgb8();
+    let (w, h) = img.dimensions();
+    RgbImage::from_raw(w, h, img.into_raw()).unwrap()
+}
+
+pub fn still(name: &str) -> RgbImage {
+    let file = if name == "astronaut" {
+        "astronaut.png".to_string()
+    } else {
+        format!("{name}.jpg")
+    };
+    load_rgb(&fixture(&format!("stills/{file}")))
+}
+
+pub fn carphone(i: usize) -> RgbImage {
+    load_rgb(&fixture(&format!("carphone/frame_{i:03}.png")))
+}
+
+pub fn reference() -> &'static serde_json::Value {
+    static REF: OnceLock<serde_json::Value> = OnceLock::new();
+    REF.get_or_init(|| {
+        let text = std::fs::read_to_string(fixture("reference_outputs.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    })
+}
+
+pub const STILLS: [&str; 5] = ["obama", "obama2", "obama3", "biden", "astronaut"];
+pub const BLINKS: [usize; 4] = [42, 92, 112, 113];
+
+/// Pearson correlation.
+pub fn correlation(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len() as f32;
+    let (ma, mb) = (a.iter().sum::<f32>() / n, b.iter().sum::<f32>() / n);
+    let cov: f32 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f32 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f32 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va.sqrt() * vb.sqrt())
+}

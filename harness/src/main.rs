@@ -1,0 +1,98 @@
+//! `smartid`: the desktop harness. Runs the SDK core on recorded frames and images, makes and uses server
+//! keys, and runs the end-to-end demo. Debugging tool: it prints what the SDK sees.
+
+mod frames;
+mod keys;
+mod vision_cmds;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "smartid",
+    version,
+    about = "SmartId capture core desktop harness"
+)]
+struct Cli {
+    /// Folder holding manifest.toml and the models (default: the repo's models/).
+    #[arg(long, global = true)]
+    models: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Per-frame box, keypoints, eye state, pose, anti-spoof score and quality of an image, a folder of
+    /// images or a .y4m video.
+    Analyze {
+        input: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cosine similarity of the faces in two images, and the decision at the manifest's threshold.
+    Compare { a: PathBuf, b: PathBuf },
+    /// Make a server key pair: writes <out>.pk (for the app) and <out>.sk (for the server only).
+    Keygen {
+        #[arg(long, default_value = "server-key-1")]
+        key_id: String,
+        #[arg(long, default_value = "server")]
+        out: PathBuf,
+    },
+    /// DEBUGGING TOOL: decrypt and print a sealed template and payload with a server private key.
+    Open {
+        #[arg(long)]
+        key: PathBuf,
+        /// Sealed template text, or @file.
+        template: String,
+        /// Sealed payload text, or @file.
+        payload: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let models = cli.models.unwrap_or_else(default_models_dir);
+    let result = match cli.cmd {
+        Cmd::Analyze { input, json } => vision_cmds::analyze(&models, &input, json),
+        Cmd::Compare { a, b } => vision_cmds::compare(&models, &a, &b),
+        Cmd::Keygen { key_id, out } => keys::keygen(&key_id, &out),
+        Cmd::Open {
+            key,
+            template,
+            payload,
+        } => keys::open(&key, &template, &payload),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repo's models/ when run from a checkout, else ./models.
+pub fn default_models_dir() -> PathBuf {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models");
+    if repo.join("manifest.toml").exists() {
+        repo
+    } else {
+        PathBuf::from("models")
+    }
+}
+
+/// The repo's bundled fixtures (recorded frames for the demo).
+pub fn default_fixtures_dir() -> PathBuf {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/faces");
+    if repo.exists() {
+        repo
+    } else {
+        PathBuf::from("fixtures/faces")
+    }
+}
+
+pub type AnyResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
