@@ -36,6 +36,18 @@ pub enum ErrorCode {
     PartialFace = 3003,
     /// The configuration given to the SDK is invalid.
     ConfigInvalid = 4001,
+    /// The capture did not complete in time (no face, or never well positioned).
+    CaptureTimeout = 5001,
+    /// A liveness challenge was not performed in time.
+    ChallengeFailed = 5002,
+    /// Passive liveness judged the face not live (print, screen, mask).
+    SpoofSuspected = 5003,
+    /// A different person appeared during the capture.
+    FaceChanged = 5004,
+    /// The app cancelled the capture.
+    Cancelled = 5005,
+    /// `finish` was called before the capture completed.
+    CaptureIncomplete = 5006,
 }
 
 impl ErrorCode {
@@ -69,7 +81,7 @@ impl fmt::Display for Edges {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     #[error("invalid frame size: {0}")]
     FrameSize(String),
@@ -97,6 +109,18 @@ pub enum Error {
     PartialFace { edges: Edges },
     #[error("invalid configuration: {0}")]
     ConfigInvalid(String),
+    #[error("capture timed out")]
+    CaptureTimeout,
+    #[error("liveness challenge '{challenge}' was not completed")]
+    ChallengeFailed { challenge: String },
+    #[error("passive liveness check failed")]
+    SpoofSuspected,
+    #[error("a different face appeared during the capture")]
+    FaceChanged,
+    #[error("capture cancelled")]
+    Cancelled,
+    #[error("capture has not completed")]
+    CaptureIncomplete,
 }
 
 impl Error {
@@ -115,6 +139,12 @@ impl Error {
             Error::MultipleFaces { .. } => ErrorCode::MultipleFaces,
             Error::PartialFace { .. } => ErrorCode::PartialFace,
             Error::ConfigInvalid(_) => ErrorCode::ConfigInvalid,
+            Error::CaptureTimeout => ErrorCode::CaptureTimeout,
+            Error::ChallengeFailed { .. } => ErrorCode::ChallengeFailed,
+            Error::SpoofSuspected => ErrorCode::SpoofSuspected,
+            Error::FaceChanged => ErrorCode::FaceChanged,
+            Error::Cancelled => ErrorCode::Cancelled,
+            Error::CaptureIncomplete => ErrorCode::CaptureIncomplete,
         }
     }
 }

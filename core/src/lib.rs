@@ -4,15 +4,19 @@
 //! manifest ([`manifest`]), and the sealing side ([`seal`]) turns a template and its metadata into
 //! strings only the bank's server can open. See ARCHITECTURE.md for the flow.
 
+pub mod config;
 pub mod error;
 pub mod frame;
 pub mod liveness;
 pub mod manifest;
 pub mod seal;
+pub mod session;
 pub mod vision;
 
+pub use config::CaptureConfig;
 pub use error::{Error, ErrorCode, Result};
 pub use frame::{Frame, PixelFormat, RgbImage, Rotation};
+pub use session::{CaptureResult, CaptureSession, Guidance, Prompt, Step};
 pub use vision::Engine;
 
 /// Version of this SDK, carried in payloads.

@@ -43,10 +43,10 @@ pub fn analyze(models: &Path, input: &Path, json: bool) -> AnyResult {
                 frame: name.clone(),
                 error: None,
                 error_code: None,
-                face: Some(FaceReport {
-                    bbox: f.detection.bbox,
-                    score: f.detection.score,
-                    keypoints: f.detection.keypoints.clone(),
+                face: f.detection.as_ref().map(|d| FaceReport {
+                    bbox: d.bbox,
+                    score: d.score,
+                    keypoints: d.keypoints.clone(),
                     eyes: f.eyes,
                     pose: f.pose,
                     live: f.live,

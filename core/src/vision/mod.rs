@@ -55,7 +55,10 @@ impl std::fmt::Debug for Engine {
 /// Everything measured on one face in one frame (the embedding is separate: it costs the most).
 #[derive(Debug, Clone, Serialize)]
 pub struct FaceAnalysis {
-    pub detection: Detection,
+    /// The detector's output when the detector ran on this frame (`None` on tracked frames).
+    pub detection: Option<Detection>,
+    /// Bounds of the landmarks: the face box every frame has, tracked or detected.
+    pub face_box: BoxF,
     pub mesh: MeshResult,
     /// Eye centres, nose tip, mouth corners (image-left first), in frame pixels.
     pub five_points: [Point; 5],
@@ -160,15 +163,15 @@ impl Engine {
         if !self.mesh.is_present(&mesh) {
             return Err(Error::NoFace);
         }
-        self.analyze_mesh(img, detection, mesh, with_antispoof)
+        self.analyze_mesh(img, Some(detection), mesh, with_antispoof)
     }
 
-    /// Everything after the mesh; `session` calls it for tracked frames too, with the detection box
-    /// replaced by the mesh's bounds.
+    /// Everything after the mesh; `session` calls it for tracked frames too (no detection, so no
+    /// anti-spoof: that model's crop is defined on the detector's box).
     pub fn analyze_mesh(
         &self,
         img: &RgbImage,
-        detection: Detection,
+        detection: Option<Detection>,
         mesh: MeshResult,
         with_antispoof: bool,
     ) -> Result<FaceAnalysis> {
@@ -178,14 +181,15 @@ impl Engine {
         let pose = pose::head_pose(&mesh, lm);
         let five_points = embedder::five_points(&mesh, lm);
         let aligned = self.embedder.align(img, &five_points)?;
-        let live = if with_antispoof {
-            Some(self.antispoof.live_probability(img, &detection.bbox)?)
-        } else {
-            None
+        let live = match (&detection, with_antispoof) {
+            (Some(d), true) => Some(self.antispoof.live_probability(img, &d.bbox)?),
+            _ => None,
         };
-        let quality = quality::measure(img, &detection.bbox, &aligned, pose, !eyes.closed);
+        let face_box = mesh.bounds();
+        let quality = quality::measure(img, &face_box, &aligned, pose, !eyes.closed);
         Ok(FaceAnalysis {
             detection,
+            face_box,
             mesh,
             five_points,
             eyes,

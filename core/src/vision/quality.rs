@@ -9,11 +9,11 @@ use super::pose::HeadPose;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Quality {
-    /// Face box height / frame height.
+    /// Face (landmark bounds) height / frame height.
     pub face_size: f32,
     /// Distance of the face centre from the frame centre, as a fraction of the frame's shorter side.
     pub centre_offset: f32,
-    /// Mean luma (0..255) inside the face box.
+    /// Mean luma (0..255) inside the face (landmark bounds).
     pub brightness: f32,
     /// Variance of the Laplacian of the aligned face (grey); low is blurry.
     pub sharpness: f32,

@@ -1,0 +1,97 @@
+//! Capture configuration with defaults a bank can ship as is; every field can be overridden.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::liveness::LivenessMode;
+use crate::liveness::active::{ChallengeKind, ChallengeThresholds};
+use crate::vision::QualityThresholds;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaptureConfig {
+    pub liveness: LivenessMode,
+    /// Challenges are drawn from this pool with a cryptographic RNG.
+    pub challenge_pool: Vec<ChallengeKind>,
+    pub challenge_count: usize,
+    /// Replay only: a fixed sequence instead of a random draw. The result is marked `test_mode`, so a
+    /// server can refuse it.
+    pub fixed_challenges: Option<Vec<ChallengeKind>>,
+    pub challenge_timeout_ms: u64,
+    pub overall_timeout_ms: u64,
+    /// Consecutive well-positioned frames before the challenges start.
+    pub positioning_frames: u32,
+    /// Anti-spoof decision threshold; `None` takes the manifest's.
+    pub passive_threshold: Option<f32>,
+    /// Run the detector (and the anti-spoof model) on every Nth frame even while tracking: it checks for
+    /// a second face and samples passive liveness.
+    pub sample_every: u32,
+    pub passive_min_samples: usize,
+    /// Compare the face with the one seen at positioning every Nth frame (and whenever the track is
+    /// re-acquired).
+    pub identity_every: u32,
+    /// Same-person threshold; `None` takes the manifest's match threshold.
+    pub same_person_threshold: Option<f32>,
+    /// Frames examined after the challenges to choose the template frame.
+    pub capture_frames: u32,
+    /// A tracked face moving more than this × its size between frames breaks the track.
+    pub max_track_jump: f32,
+    pub quality: QualityThresholds,
+    pub challenge: ChallengeThresholds,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        Self {
+            liveness: LivenessMode::Both,
+            challenge_pool: ChallengeKind::ALL.to_vec(),
+            challenge_count: 2,
+            fixed_challenges: None,
+            challenge_timeout_ms: 8_000,
+            overall_timeout_ms: 60_000,
+            positioning_frames: 3,
+            passive_threshold: None,
+            sample_every: 5,
+            passive_min_samples: 3,
+            identity_every: 15,
+            same_person_threshold: None,
+            capture_frames: 5,
+            max_track_jump: 0.5,
+            quality: QualityThresholds::default(),
+            challenge: ChallengeThresholds::default(),
+        }
+    }
+}
+
+impl CaptureConfig {
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::ConfigInvalid(m.into()));
+        if self.liveness.active() {
+            match &self.fixed_challenges {
+                Some(f) if f.is_empty() => return bad("fixed_challenges is empty"),
+                None if self.challenge_pool.is_empty() || self.challenge_count == 0 => {
+                    return bad("active liveness needs a non-empty challenge pool and count");
+                }
+                _ => {}
+            }
+            if self.challenge_count > 10 {
+                return bad("challenge_count above 10");
+            }
+        }
+        if self.sample_every == 0 || self.identity_every == 0 || self.capture_frames == 0 {
+            return bad("sample_every, identity_every and capture_frames must be positive");
+        }
+        if self.overall_timeout_ms == 0 || self.challenge_timeout_ms == 0 {
+            return bad("timeouts must be positive");
+        }
+        for t in [self.passive_threshold, self.same_person_threshold]
+            .into_iter()
+            .flatten()
+        {
+            if !(0.0..=1.0).contains(&t) {
+                return bad("thresholds must be within 0..1");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh Debian 12 machine: installs what it needs first.
+# This is README's test command and what CI (.ci/run) calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain"
+command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
+# clang assembles tract's arm64 kernels for the mobile checks (no NDK or Xcode needed for `cargo check`).
+if ! command -v clang >/dev/null || ! command -v llvm-ar >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang llvm >/dev/null
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# Mobile targets: the RASP platform branches are compiled (not run) for Android and iOS.
+rustup target add aarch64-linux-android aarch64-apple-ios >/dev/null
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked
+
+step "mobile targets compile (smartid-core, platform cfg branches; no linking)"
+export CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar
+export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar
+# cc-rs asks xcrun for an SDK unless SDKROOT is set; assembling needs no SDK headers.
+export SDKROOT="${SDKROOT:-$(mktemp -d)}"
+for t in aarch64-linux-android aarch64-apple-ios; do
+  cargo check -p smartid-core --lib --locked --target "$t"
+done
