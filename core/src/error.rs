@@ -48,6 +48,8 @@ pub enum ErrorCode {
     Cancelled = 5005,
     /// `finish` was called before the capture completed.
     CaptureIncomplete = 5006,
+    /// A RASP check found a threat the policy blocks; no capture was started.
+    EnvironmentBlocked = 6001,
 }
 
 impl ErrorCode {
@@ -121,6 +123,8 @@ pub enum Error {
     Cancelled,
     #[error("capture has not completed")]
     CaptureIncomplete,
+    #[error("the device environment is not trusted ({threats})")]
+    EnvironmentBlocked { threats: String },
 }
 
 impl Error {
@@ -145,6 +149,7 @@ impl Error {
             Error::FaceChanged => ErrorCode::FaceChanged,
             Error::Cancelled => ErrorCode::Cancelled,
             Error::CaptureIncomplete => ErrorCode::CaptureIncomplete,
+            Error::EnvironmentBlocked { .. } => ErrorCode::EnvironmentBlocked,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod frame;
 pub mod liveness;
 pub mod manifest;
+pub mod rasp;
 pub mod seal;
 pub mod session;
 pub mod vision;

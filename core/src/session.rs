@@ -18,7 +18,9 @@ use crate::liveness::active::{
     Challenge, ChallengeEvidence, ChallengeKind, FaceSignals, draw_challenges,
 };
 use crate::liveness::passive::{PassiveEvidence, PassiveLiveness};
-use crate::seal::Template;
+use crate::rasp::{Decision, EnvironmentReport};
+use crate::seal::payload::{ModelRef, PAYLOAD_VERSION, current_platform};
+use crate::seal::{Payload, PublicKey, SealError, SealedCapture, Template};
 use crate::vision::{
     BoxF, Detection, Embedding, Engine, FaceAnalysis, MeshResult, Quality, QualityIssue,
 };
@@ -123,6 +125,53 @@ pub struct CaptureResult {
     /// Quality of the frame the template came from.
     pub quality: Quality,
     pub template_frame: u64,
+    /// The RASP report the capture started with.
+    pub environment: EnvironmentReport,
+}
+
+impl CaptureResult {
+    /// The metadata payload for this capture, valid from `issued_at` (unix seconds) for
+    /// `lifetime_secs`.
+    pub fn payload(&self, engine: &Engine, issued_at: u64, lifetime_secs: u64) -> Payload {
+        let m = engine.manifest();
+        Payload {
+            v: PAYLOAD_VERSION,
+            sdk_version: crate::SDK_VERSION.into(),
+            platform: current_platform().into(),
+            session_id: hex::encode(self.session_id),
+            issued_at,
+            expires_at: issued_at.saturating_add(lifetime_secs),
+            template_model: self.template.model_id().into(),
+            models: m
+                .models()
+                .iter()
+                .map(|(role, spec)| ModelRef {
+                    role: (*role).into(),
+                    id: spec.id.clone(),
+                    sha256: spec.sha256.clone(),
+                })
+                .collect(),
+            liveness: serde_json::to_value(&self.evidence).unwrap_or_default(),
+            quality: serde_json::to_value(self.quality).unwrap_or_default(),
+            environment: self.environment.to_json(),
+            test_mode: self.evidence.test_mode,
+        }
+    }
+
+    /// Seals template and payload for the bank's server (see `seal`).
+    pub fn seal(
+        &self,
+        engine: &Engine,
+        server_key: &PublicKey,
+        issued_at: u64,
+        lifetime_secs: u64,
+    ) -> std::result::Result<SealedCapture, SealError> {
+        crate::seal::seal_capture(
+            server_key,
+            &self.template,
+            &self.payload(engine, issued_at, lifetime_secs),
+        )
+    }
 }
 
 enum State {
@@ -173,6 +222,7 @@ pub struct CaptureSession {
     evidence: Vec<ChallengeEvidence>,
     best: Option<Candidate>,
     last_guidance: Option<Guidance>,
+    environment: EnvironmentReport,
 }
 
 impl std::fmt::Debug for CaptureSession {
@@ -184,8 +234,29 @@ impl std::fmt::Debug for CaptureSession {
 }
 
 impl CaptureSession {
-    pub fn new(engine: Arc<Engine>, cfg: CaptureConfig) -> Result<Self> {
+    /// Starts a capture in an environment the RASP checks have judged (`rasp::check_environment`). A
+    /// blocking report fails here, before any camera work.
+    pub fn new(
+        engine: Arc<Engine>,
+        cfg: CaptureConfig,
+        environment: EnvironmentReport,
+    ) -> Result<Self> {
         cfg.validate()?;
+        if environment.decision == Decision::Block {
+            let threats: Vec<String> = environment
+                .blocking
+                .iter()
+                .map(|t| {
+                    serde_json::to_value(t)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                })
+                .collect();
+            return Err(Error::EnvironmentBlocked {
+                threats: threats.join(", "),
+            });
+        }
         let mut rng = rand::rng();
         let (challenges, test_mode) = if !cfg.liveness.active() {
             (vec![], false)
@@ -216,6 +287,7 @@ impl CaptureSession {
             evidence: Vec::new(),
             best: None,
             last_guidance: None,
+            environment,
         })
     }
 
@@ -526,6 +598,7 @@ impl CaptureSession {
             evidence,
             quality: best.quality,
             template_frame: best.frame,
+            environment: self.environment.clone(),
         }));
         self.guidance(bbox)
     }

@@ -21,7 +21,7 @@ fn replay(
     Vec<Guidance>,
     Result<smartid_core::CaptureResult, smartid_core::Error>,
 ) {
-    let mut s = CaptureSession::new(engine(), cfg).unwrap();
+    let mut s = CaptureSession::new(engine(), cfg, desktop_environment()).unwrap();
     let mut out = Vec::new();
     for (i, f) in frames.iter().enumerate() {
         let g = s.push_rgb(f, t_ms(i)).unwrap();
@@ -201,7 +201,8 @@ fn strict_passive_threshold_suspects_a_spoof() {
 
 #[test]
 fn cancel_incomplete_and_bad_frames() {
-    let mut s = CaptureSession::new(engine(), CaptureConfig::default()).unwrap();
+    let mut s =
+        CaptureSession::new(engine(), CaptureConfig::default(), desktop_environment()).unwrap();
     assert_eq!(s.challenges().len(), 2, "random draw of the default count");
     // A malformed frame is an error for that frame only.
     let buf = [0u8; 10];
@@ -211,7 +212,8 @@ fn cancel_incomplete_and_bad_frames() {
     assert_eq!(err.code(), ErrorCode::FrameBuffer);
     let g = s.push_rgb(&carphone(0), 33).unwrap();
     assert_eq!(g.step, Step::Positioning);
-    let incomplete = CaptureSession::new(engine(), CaptureConfig::default()).unwrap();
+    let incomplete =
+        CaptureSession::new(engine(), CaptureConfig::default(), desktop_environment()).unwrap();
     assert_eq!(
         incomplete.finish().unwrap_err().code(),
         ErrorCode::CaptureIncomplete
@@ -225,7 +227,61 @@ fn cancel_incomplete_and_bad_frames() {
         ..CaptureConfig::default()
     };
     assert_eq!(
-        CaptureSession::new(engine(), bad).unwrap_err().code(),
+        CaptureSession::new(engine(), bad, desktop_environment())
+            .unwrap_err()
+            .code(),
         ErrorCode::ConfigInvalid
     );
+}
+
+#[test]
+fn a_blocking_environment_fails_before_capture() {
+    use smartid_core::rasp::*;
+    let root = FsRoot::at(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rasp/frida"),
+    );
+    let (report, _) = check_environment(
+        &root,
+        Platform::Android,
+        &StaticSignals::default(),
+        &RaspPolicy::mobile(),
+        &RaspConfig::default(),
+    );
+    let err = CaptureSession::new(engine(), CaptureConfig::default(), report).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::EnvironmentBlocked);
+    assert_eq!(
+        err.to_string(),
+        "the device environment is not trusted (hooking)"
+    );
+}
+
+#[test]
+fn a_capture_seals_and_opens_with_its_evidence() {
+    use smartid_core::seal::{KeyPair, OpenPolicy, ServerKeyring, open_capture};
+    let cfg = CaptureConfig {
+        liveness: LivenessMode::Passive,
+        ..CaptureConfig::default()
+    };
+    let (_, result) = replay(cfg, &carphone_frames(0..30));
+    let r = result.unwrap();
+    let server = KeyPair::generate("k1").unwrap();
+    let sealed = r
+        .seal(&engine(), &server.public(), 1_790_000_000, 600)
+        .unwrap();
+    let ring = ServerKeyring::new().with(server);
+    let opened = open_capture(
+        &ring,
+        &sealed.template,
+        &sealed.payload,
+        1_790_000_100,
+        &OpenPolicy::default(),
+    )
+    .unwrap();
+    assert_eq!(opened.template.values(), r.template.values());
+    assert_eq!(opened.session_id, r.session_id);
+    let p = &opened.payload;
+    assert_eq!(p.liveness["mode"], "passive");
+    assert_eq!(p.models.len(), 5);
+    assert_eq!(p.environment, r.environment.to_json());
+    assert!(!p.test_mode);
 }

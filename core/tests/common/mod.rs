@@ -64,3 +64,16 @@ pub fn correlation(a: &[f32], b: &[f32]) -> f32 {
     let vb: f32 = b.iter().map(|y| (y - mb).powi(2)).sum();
     cov / (va.sqrt() * vb.sqrt())
 }
+
+/// The real RASP checks on this machine with the desktop policy (reports, never blocks).
+pub fn desktop_environment() -> smartid_core::rasp::EnvironmentReport {
+    use smartid_core::rasp::*;
+    check_environment(
+        &FsRoot::system(),
+        Platform::current(),
+        &DesktopSignals,
+        &RaspPolicy::desktop(),
+        &RaspConfig::default(),
+    )
+    .0
+}

@@ -1,0 +1,325 @@
+//! RASP: is the device and its environment trustworthy enough to capture a face on?
+//!
+//! Every check is offline and synchronous, reads files through an injectable root (so tests point it at
+//! fixture trees), and records what it saw as a [`Finding`]. A [`RaspPolicy`] says per threat whether
+//! to block the capture, only report it, or ignore it; the whole [`EnvironmentReport`] goes sealed into
+//! the payload so the bank's server decides with the evidence.
+
+pub mod debugger;
+pub mod emulator;
+pub mod hooking;
+pub mod integrity;
+pub mod location;
+pub mod network;
+pub mod root;
+pub mod signals;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+pub use location::{Location, LocationPolicy, Region};
+pub use signals::{DesktopSignals, PlatformSignals, StaticSignals};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Threat {
+    /// A debugger or tracer is attached.
+    Debugger,
+    /// Instrumentation (Frida, Substrate, Xposed) is in the process.
+    Hooking,
+    /// The device is rooted or jailbroken.
+    Root,
+    /// The system partition is mounted writable.
+    WritableSystem,
+    /// An emulator, simulator or virtual machine.
+    Emulator,
+    Vpn,
+    Proxy,
+    /// The OS says the location is mocked.
+    MockLocation,
+    /// The location breaks the configured policy (missing, inaccurate, outside the allowed regions).
+    LocationPolicy,
+    /// The app's signature differs from the expected one.
+    AppTampered,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Block,
+    Report,
+    Ignore,
+}
+
+/// One thing a check saw. `evidence` names files, properties or interfaces, never personal data.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Finding {
+    pub threat: Threat,
+    pub severity: Severity,
+    /// Which check produced it (`debugger.tracer_pid`, `hooking.maps`, …).
+    pub check: String,
+    pub evidence: String,
+}
+
+impl Finding {
+    pub fn new(
+        threat: Threat,
+        severity: Severity,
+        check: &str,
+        evidence: impl Into<String>,
+    ) -> Self {
+        Self {
+            threat,
+            severity,
+            check: check.into(),
+            evidence: evidence.into(),
+        }
+    }
+}
+
+/// The platform whose checks run. Detected from the build target by default; tests set it to check
+/// Android or iOS fixture trees on a Linux host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    Android,
+    Ios,
+    Linux,
+    Macos,
+    Other,
+}
+
+impl Platform {
+    pub fn current() -> Self {
+        if cfg!(target_os = "android") {
+            Self::Android
+        } else if cfg!(target_os = "ios") {
+            Self::Ios
+        } else if cfg!(target_os = "linux") {
+            Self::Linux
+        } else if cfg!(target_os = "macos") {
+            Self::Macos
+        } else {
+            Self::Other
+        }
+    }
+
+    pub fn is_mobile(self) -> bool {
+        matches!(self, Self::Android | Self::Ios)
+    }
+
+    /// /proc exists (Linux kernels).
+    fn has_procfs(self) -> bool {
+        matches!(self, Self::Android | Self::Linux)
+    }
+}
+
+/// Where the checks read files: `/` on a device, a fixture tree in tests.
+#[derive(Debug, Clone)]
+pub struct FsRoot(PathBuf);
+
+impl FsRoot {
+    pub fn system() -> Self {
+        Self(PathBuf::from("/"))
+    }
+
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        Self(dir.into())
+    }
+
+    pub fn is_system(&self) -> bool {
+        self.0 == Path::new("/")
+    }
+
+    /// `abs` is an absolute device path like `/proc/self/status`.
+    pub fn path(&self, abs: &str) -> PathBuf {
+        self.0.join(abs.trim_start_matches('/'))
+    }
+
+    /// Reads a small text file; `None` when absent or unreadable (a check then sees nothing).
+    pub fn read(&self, abs: &str) -> Option<String> {
+        let bytes = std::fs::read(self.path(abs)).ok()?;
+        Some(String::from_utf8_lossy(&bytes[..bytes.len().min(4 << 20)]).into_owned())
+    }
+
+    pub fn exists(&self, abs: &str) -> bool {
+        std::fs::symlink_metadata(self.path(abs)).is_ok()
+    }
+
+    pub fn list(&self, abs: &str) -> Vec<String> {
+        std::fs::read_dir(self.path(abs))
+            .map(|d| {
+                let mut v: Vec<String> = d
+                    .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect();
+                v.sort();
+                v
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Per-threat decisions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RaspPolicy {
+    pub debugger: Action,
+    pub hooking: Action,
+    pub root: Action,
+    pub writable_system: Action,
+    pub emulator: Action,
+    pub vpn: Action,
+    pub proxy: Action,
+    pub mock_location: Action,
+    pub location_policy: Action,
+    pub app_tampered: Action,
+}
+
+impl RaspPolicy {
+    /// A bank's phone app: block what lets an attacker inject frames or read memory; report network
+    /// facts (VPNs are common and legitimate) and let the server weigh them.
+    pub fn mobile() -> Self {
+        Self {
+            debugger: Action::Block,
+            hooking: Action::Block,
+            root: Action::Block,
+            writable_system: Action::Block,
+            emulator: Action::Block,
+            vpn: Action::Report,
+            proxy: Action::Report,
+            mock_location: Action::Block,
+            location_policy: Action::Report,
+            app_tampered: Action::Block,
+        }
+    }
+
+    /// The desktop harness is a test bench: everything is reported, nothing blocks.
+    pub fn desktop() -> Self {
+        Self {
+            debugger: Action::Report,
+            hooking: Action::Report,
+            root: Action::Report,
+            writable_system: Action::Report,
+            emulator: Action::Report,
+            vpn: Action::Report,
+            proxy: Action::Report,
+            mock_location: Action::Report,
+            location_policy: Action::Report,
+            app_tampered: Action::Report,
+        }
+    }
+
+    pub fn for_platform(p: Platform) -> Self {
+        if p.is_mobile() {
+            Self::mobile()
+        } else {
+            Self::desktop()
+        }
+    }
+
+    pub fn action(&self, t: Threat) -> Action {
+        match t {
+            Threat::Debugger => self.debugger,
+            Threat::Hooking => self.hooking,
+            Threat::Root => self.root,
+            Threat::WritableSystem => self.writable_system,
+            Threat::Emulator => self.emulator,
+            Threat::Vpn => self.vpn,
+            Threat::Proxy => self.proxy,
+            Threat::MockLocation => self.mock_location,
+            Threat::LocationPolicy => self.location_policy,
+            Threat::AppTampered => self.app_tampered,
+        }
+    }
+}
+
+/// What the checks need beyond the policy.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RaspConfig {
+    pub location: LocationPolicy,
+    /// Accepted app signatures (sha256 hex of the signing certificate or bundle); empty = not checked.
+    pub expected_signatures: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Allow,
+    Block,
+}
+
+/// The result of the checks. Deterministic: findings sorted, no timestamps, so equal environments give
+/// byte-identical JSON in the payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentReport {
+    pub platform: Platform,
+    pub decision: Decision,
+    /// Threats whose policy is `block` and that were found.
+    pub blocking: Vec<Threat>,
+    /// Findings whose policy is `block` or `report`.
+    pub findings: Vec<Finding>,
+    /// Attestation token from the platform (Play Integrity / App Attest), for the server to verify.
+    pub attestation: Option<String>,
+}
+
+impl EnvironmentReport {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Runs every check and applies the policy. Returns the report and how long the checks took.
+pub fn check_environment(
+    root: &FsRoot,
+    platform: Platform,
+    signals: &dyn PlatformSignals,
+    policy: &RaspPolicy,
+    config: &RaspConfig,
+) -> (EnvironmentReport, std::time::Duration) {
+    let start = Instant::now();
+    let mut all = Vec::new();
+    all.extend(debugger::check(root, platform));
+    all.extend(hooking::check(root, platform));
+    all.extend(root::check(root, platform, signals));
+    all.extend(emulator::check(root, platform, signals));
+    all.extend(network::check(root, platform, signals));
+    all.extend(location::check(signals, &config.location));
+    all.extend(integrity::check(signals, &config.expected_signatures));
+    let mut findings: Vec<Finding> = all
+        .into_iter()
+        .filter(|f| policy.action(f.threat) != Action::Ignore)
+        .collect();
+    findings.sort();
+    findings.dedup();
+    let mut blocking: Vec<Threat> = findings
+        .iter()
+        .filter(|f| policy.action(f.threat) == Action::Block)
+        .map(|f| f.threat)
+        .collect();
+    blocking.sort();
+    blocking.dedup();
+    let report = EnvironmentReport {
+        platform,
+        decision: if blocking.is_empty() {
+            Decision::Allow
+        } else {
+            Decision::Block
+        },
+        blocking,
+        findings,
+        attestation: signals.attestation_token(),
+    };
+    (report, start.elapsed())
+}
