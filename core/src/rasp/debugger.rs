@@ -5,21 +5,21 @@ use super::{Finding, FsRoot, Platform, Severity, Threat};
 
 pub fn check(root: &FsRoot, platform: Platform) -> Vec<Finding> {
     let mut out = Vec::new();
-    if platform.has_procfs() {
-        if let Some(status) = root.read("/proc/self/status") {
-            let tracer = status
-                .lines()
-                .find_map(|l| l.strip_prefix("TracerPid:"))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(0);
-            if tracer != 0 {
-                out.push(Finding::new(
-                    Threat::Debugger,
-                    Severity::Critical,
-                    "debugger.tracer_pid",
-                    "process is traced (TracerPid is non-zero)",
-                ));
-            }
+    if platform.has_procfs()
+        && let Some(status) = root.read("/proc/self/status")
+    {
+        let tracer = status
+            .lines()
+            .find_map(|l| l.strip_prefix("TracerPid:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if tracer != 0 {
+            out.push(Finding::new(
+                Threat::Debugger,
+                Severity::Critical,
+                "debugger.tracer_pid",
+                "process is traced (TracerPid is non-zero)",
+            ));
         }
     }
     if root.is_system() && apple::is_traced() {

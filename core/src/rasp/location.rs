@@ -80,14 +80,14 @@ pub fn check(signals: &dyn PlatformSignals, policy: &LocationPolicy) -> Vec<Find
                 ));
                 return out;
             }
-            if let Some(max) = policy.max_accuracy_m {
-                if l.accuracy_m > max {
-                    out.push(f(
-                        Severity::Medium,
-                        "location.accuracy",
-                        "location is less accurate than the policy allows",
-                    ));
-                }
+            if let Some(max) = policy.max_accuracy_m
+                && l.accuracy_m > max
+            {
+                out.push(f(
+                    Severity::Medium,
+                    "location.accuracy",
+                    "location is less accurate than the policy allows",
+                ));
             }
             if !policy.allowed_regions.is_empty()
                 && !policy.allowed_regions.iter().any(|r| r.contains(&l))
