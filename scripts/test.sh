@@ -9,8 +9,13 @@ step() { printf '\n== %s\n' "$*"; }
 step "toolchain"
 command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
 # clang assembles tract's arm64 kernels for the mobile checks (no NDK or Xcode needed for `cargo check`).
-if ! command -v clang >/dev/null || ! command -v llvm-ar >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang llvm >/dev/null
+# strace is the real tracer the RASP debugger test runs the harness under.
+need=()
+for tool in clang llvm-ar strace cc; do command -v "$tool" >/dev/null || need+=("$tool"); done
+if [ ${#need[@]} -gt 0 ]; then
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq clang llvm strace gcc >/dev/null
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 # Mobile targets: the RASP platform branches are compiled (not run) for Android and iOS.

@@ -100,8 +100,7 @@ pub fn parse_y4m(data: &[u8]) -> AnyResult<Vec<RgbImage>> {
     Ok(frames)
 }
 
-/// Writes frames as Y4M (I420), so recordings can be made from PNG folders for tests.
-#[cfg(test)]
+/// Writes frames as Y4M (I420), so recordings can be made from PNG folders.
 pub fn write_y4m(frames: &[RgbImage]) -> AnyResult<Vec<u8>> {
     use smartid_core::frame::rgb_to_yuv;
     let first = frames.first().ok_or("no frames")?;
@@ -126,6 +125,26 @@ pub fn write_y4m(frames: &[RgbImage]) -> AnyResult<Vec<u8>> {
         }
     }
     Ok(out)
+}
+
+/// `smartid y4m`: a folder of frames as one Y4M file.
+pub fn record_y4m(frames: &Path, out: &Path) -> AnyResult {
+    let imgs: Vec<RgbImage> = load_frames(frames)?.into_iter().map(|(_, f)| f).collect();
+    if imgs
+        .windows(2)
+        .any(|w| (w[0].width(), w[0].height()) != (w[1].width(), w[1].height()))
+    {
+        return Err("all frames must have the same size".into());
+    }
+    if imgs
+        .iter()
+        .any(|f| f.width() % 2 != 0 || f.height() % 2 != 0)
+    {
+        return Err("4:2:0 needs even frame sizes".into());
+    }
+    std::fs::write(out, write_y4m(&imgs)?)?;
+    println!("{} frames written to {}", imgs.len(), out.display());
+    Ok(())
 }
 
 #[cfg(test)]

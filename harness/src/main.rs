@@ -1,6 +1,7 @@
 //! `smartid`: the desktop harness. Runs the SDK core on recorded frames and images, makes and uses server
 //! keys, and runs the end-to-end demo. Debugging tool: it prints what the SDK sees.
 
+mod capture_cmds;
 mod frames;
 mod keys;
 mod vision_cmds;
@@ -35,6 +36,52 @@ enum Cmd {
     },
     /// Cosine similarity of the faces in two images, and the decision at the manifest's threshold.
     Compare { a: PathBuf, b: PathBuf },
+    /// Run the RASP checks on this machine and print the report with the policy applied.
+    Env {
+        #[arg(long)]
+        json: bool,
+        /// Check a fixture tree instead of this machine's files.
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Policy to apply (default: mobile on a phone, desktop here).
+        #[arg(long, value_enum)]
+        policy: Option<capture_cmds::PolicyName>,
+    },
+    /// Run a capture session over recorded frames and print guidance per frame and the result.
+    Capture {
+        /// Folder of PNG/JPEG frames, in name order.
+        #[arg(long)]
+        frames: Option<PathBuf>,
+        /// YUV4MPEG2 (4:2:0) video.
+        #[arg(long)]
+        y4m: Option<PathBuf>,
+        /// Fixed challenges for replay, e.g. blink,turn-left (marks the result as test mode).
+        #[arg(long)]
+        challenges: Option<String>,
+        /// Liveness mode: active, passive or both.
+        #[arg(long, default_value = "both", value_parser = parse_mode)]
+        mode: smartid_core::liveness::LivenessMode,
+        /// Frame rate of the recording.
+        #[arg(long, default_value_t = 29.97)]
+        fps: f64,
+        #[arg(long)]
+        json: bool,
+        /// Seal the result to this server public key (from `smartid keygen`).
+        #[arg(long)]
+        seal_to: Option<PathBuf>,
+        /// Where sealed template.txt and payload.txt go.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Write a folder of PNG/JPEG frames as a Y4M (4:2:0) recording.
+    Y4m {
+        #[arg(long)]
+        frames: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// End to end on built-in defaults: RASP, capture from the bundled recording, seal, open.
+    Demo,
     /// Make a server key pair: writes <out>.pk (for the app) and <out>.sk (for the server only).
     Keygen {
         #[arg(long, default_value = "server-key-1")]
@@ -59,6 +106,31 @@ fn main() -> ExitCode {
     let result = match cli.cmd {
         Cmd::Analyze { input, json } => vision_cmds::analyze(&models, &input, json),
         Cmd::Compare { a, b } => vision_cmds::compare(&models, &a, &b),
+        Cmd::Env { json, root, policy } => capture_cmds::env(root.as_deref(), policy, json),
+        Cmd::Capture {
+            frames,
+            y4m,
+            challenges,
+            mode,
+            fps,
+            json,
+            seal_to,
+            out,
+        } => capture_cmds::capture(
+            &models,
+            capture_cmds::CaptureArgs {
+                frames,
+                y4m,
+                challenges,
+                mode,
+                fps,
+                json,
+                seal_to,
+                out,
+            },
+        ),
+        Cmd::Y4m { frames, out } => frames::record_y4m(&frames, &out),
+        Cmd::Demo => capture_cmds::demo(&models),
         Cmd::Keygen { key_id, out } => keys::keygen(&key_id, &out),
         Cmd::Open {
             key,
@@ -72,6 +144,16 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn parse_mode(s: &str) -> Result<smartid_core::liveness::LivenessMode, String> {
+    use smartid_core::liveness::LivenessMode;
+    match s {
+        "active" => Ok(LivenessMode::Active),
+        "passive" => Ok(LivenessMode::Passive),
+        "both" => Ok(LivenessMode::Both),
+        _ => Err("expected active, passive or both".into()),
     }
 }
 

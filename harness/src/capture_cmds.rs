@@ -1,0 +1,360 @@
+//! `smartid env`, `smartid capture` and `smartid demo`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use smartid_core::liveness::LivenessMode;
+use smartid_core::liveness::active::ChallengeKind;
+use smartid_core::rasp::{
+    DesktopSignals, EnvironmentReport, FsRoot, Platform, RaspConfig, RaspPolicy, check_environment,
+};
+use smartid_core::seal::{KeyPair, OpenPolicy, ServerKeyring, open_capture};
+use smartid_core::{CaptureConfig, CaptureResult, CaptureSession, Engine, Step};
+
+use crate::AnyResult;
+use crate::frames::load_frames;
+use crate::keys::{hex_id, now_unix};
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum PolicyName {
+    /// Block what a bank's phone app blocks.
+    Mobile,
+    /// Report everything, block nothing (the harness default on a desktop).
+    Desktop,
+}
+
+pub fn run_env(
+    root: Option<&Path>,
+    policy: Option<PolicyName>,
+) -> (EnvironmentReport, std::time::Duration) {
+    let fs = root.map(FsRoot::at).unwrap_or_else(FsRoot::system);
+    let platform = Platform::current();
+    let policy = match policy {
+        Some(PolicyName::Mobile) => RaspPolicy::mobile(),
+        Some(PolicyName::Desktop) => RaspPolicy::desktop(),
+        None => RaspPolicy::for_platform(platform),
+    };
+    check_environment(
+        &fs,
+        platform,
+        &DesktopSignals,
+        &policy,
+        &RaspConfig::default(),
+    )
+}
+
+pub fn env(root: Option<&Path>, policy: Option<PolicyName>, json: bool) -> AnyResult {
+    let (report, took) = run_env(root, policy);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "platform: {:?}   decision: {:?}   checks took {:.2} ms",
+        report.platform,
+        report.decision,
+        took.as_secs_f64() * 1e3
+    );
+    if report.findings.is_empty() {
+        println!("no findings");
+    }
+    for f in &report.findings {
+        let blocks = report.blocking.contains(&f.threat);
+        println!(
+            "  {:<8} {:<16} {:<22} {}{}",
+            format!("{:?}", f.severity),
+            format!("{:?}", f.threat),
+            f.check,
+            f.evidence,
+            if blocks { "   [blocks]" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+pub struct CaptureArgs {
+    pub frames: Option<PathBuf>,
+    pub y4m: Option<PathBuf>,
+    pub challenges: Option<String>,
+    pub mode: LivenessMode,
+    pub fps: f64,
+    pub json: bool,
+    /// Seal the result to this server public key file and write template.txt / payload.txt in `out`.
+    pub seal_to: Option<PathBuf>,
+    pub out: PathBuf,
+}
+
+fn parse_challenges(s: &str) -> AnyResult<Vec<ChallengeKind>> {
+    s.split(',')
+        .map(|c| {
+            ChallengeKind::parse(c).ok_or_else(|| {
+                format!("unknown challenge '{c}' (blink, turn-left, turn-right, look-up, smile)")
+                    .into()
+            })
+        })
+        .collect()
+}
+
+/// Runs a session over recorded frames; prints guidance per frame unless `quiet`.
+pub fn replay(
+    engine: Arc<Engine>,
+    cfg: CaptureConfig,
+    env: EnvironmentReport,
+    input: &Path,
+    fps: f64,
+    quiet: bool,
+) -> AnyResult<smartid_core::Result<CaptureResult>> {
+    let frames = load_frames(input)?;
+    let mut session = CaptureSession::new(engine, cfg, env)?;
+    if !quiet {
+        let asked: Vec<&str> = session.challenges().iter().map(|c| c.name()).collect();
+        println!(
+            "challenges: {}",
+            if asked.is_empty() {
+                "none (passive)".into()
+            } else {
+                asked.join(", ")
+            }
+        );
+    }
+    let mut last = None;
+    for (i, (name, img)) in frames.iter().enumerate() {
+        let t = (i as f64 * 1000.0 / fps) as u64;
+        let g = session.push_rgb(img, t)?;
+        let changed = last
+            .as_ref()
+            .is_none_or(|l: &smartid_core::Guidance| l.step != g.step || l.prompt != g.prompt);
+        if !quiet && changed {
+            println!(
+                "{:>4} {:<16} {:<11} {:<14} {:>4.0}%",
+                i,
+                name,
+                format!("{:?}", g.step),
+                format!("{:?}", g.prompt),
+                g.progress * 100.0
+            );
+        }
+        let end = matches!(g.step, Step::Done | Step::Failed);
+        last = Some(g);
+        if end {
+            break;
+        }
+    }
+    Ok(session.finish())
+}
+
+pub fn capture(models: &Path, a: CaptureArgs) -> AnyResult {
+    let input = match (&a.frames, &a.y4m) {
+        (Some(d), None) => d.clone(),
+        (None, Some(f)) => f.clone(),
+        _ => return Err("give exactly one of --frames DIR or --y4m FILE".into()),
+    };
+    let engine = Arc::new(Engine::from_dir(models)?);
+    let fixed = a.challenges.as_deref().map(parse_challenges).transpose()?;
+    if fixed.is_none() && a.mode != LivenessMode::Passive {
+        eprintln!(
+            "note: without --challenges the session draws random challenges, which a recording cannot answer"
+        );
+    }
+    let cfg = CaptureConfig {
+        liveness: a.mode,
+        fixed_challenges: fixed,
+        ..CaptureConfig::default()
+    };
+    let (env, _) = run_env(None, None);
+    match replay(engine.clone(), cfg, env, &input, a.fps, a.json)? {
+        Ok(r) => {
+            if let Some(pk_file) = &a.seal_to {
+                let pk = smartid_core::seal::PublicKey::parse(&std::fs::read_to_string(pk_file)?)?;
+                let sealed = r.seal(&engine, &pk, now_unix(), 600)?;
+                std::fs::create_dir_all(&a.out)?;
+                std::fs::write(a.out.join("template.txt"), &sealed.template)?;
+                std::fs::write(a.out.join("payload.txt"), &sealed.payload)?;
+                eprintln!(
+                    "sealed to key '{}': {}/template.txt and payload.txt",
+                    pk.key_id(),
+                    a.out.display()
+                );
+            }
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "result": "success",
+                        "session_id": hex_id(&r.session_id),
+                        "template_frame": r.template_frame,
+                        "template_model": r.template.model_id(),
+                        "template_dim": r.template.values().len(),
+                        "evidence": r.evidence,
+                        "quality": r.quality,
+                    }))?
+                );
+            } else {
+                println!(
+                    "\nsuccess: template from frame {} ({} values, model {})",
+                    r.template_frame,
+                    r.template.values().len(),
+                    r.template.model_id()
+                );
+                for c in &r.evidence.challenges {
+                    println!(
+                        "  challenge {:<10} action at frame {}, passed at frame {}",
+                        c.kind.name(),
+                        c.action_frame,
+                        c.passed_frame
+                    );
+                }
+                if let Some(p) = &r.evidence.passive {
+                    println!(
+                        "  passive: {} samples, mean {:.3}, min {:.3} (threshold {})",
+                        p.samples, p.mean, p.min, p.threshold
+                    );
+                }
+                if r.evidence.test_mode {
+                    println!(
+                        "  TEST MODE: fixed challenges, a server should refuse this capture in production"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"result": "failure", "error_code": e.code().as_u16(), "message": e.to_string()})
+                );
+            } else {
+                println!("\nfailure {}: {e}", e.code().as_u16());
+            }
+            Err(format!("capture failed ({})", e.code().as_u16()).into())
+        }
+    }
+}
+
+/// The end-to-end flow on built-in defaults: RASP, capture from the bundled recording, seal to a
+/// throwaway server key, open as the server would.
+pub fn demo(models: &Path) -> AnyResult {
+    let fixtures = crate::default_fixtures_dir();
+    println!(
+        "SmartId capture core {} - demo\n",
+        smartid_core::SDK_VERSION
+    );
+
+    println!("1. server key pair (throwaway, in memory)");
+    let server = KeyPair::generate("demo-key-1")?;
+    println!("   app config gets: {}", server.public().to_text());
+
+    println!("2. environment checks (RASP)");
+    let (env, took) = run_env(None, None);
+    println!(
+        "   {:?}, decision {:?}, {} finding(s), {:.2} ms",
+        env.platform,
+        env.decision,
+        env.findings.len(),
+        took.as_secs_f64() * 1e3
+    );
+    for f in &env.findings {
+        println!("   - {:?}: {}", f.threat, f.evidence);
+    }
+
+    println!("3. models");
+    let engine = Arc::new(Engine::from_dir(models)?);
+    for (role, spec) in engine.manifest().models() {
+        println!("   {role:<10} {} (sha256 verified)", spec.id);
+    }
+
+    let frames = fixtures.join("carphone");
+    println!(
+        "4. capture from the bundled recording ({}), challenge fixed to 'blink' for replay",
+        frames.display()
+    );
+    let cfg = CaptureConfig {
+        fixed_challenges: Some(vec![ChallengeKind::Blink]),
+        ..CaptureConfig::default()
+    };
+    let result = replay(engine.clone(), cfg, env, &frames, 29.97, true)?
+        .map_err(|e| format!("capture failed ({}): {e}", e.code().as_u16()))?;
+    for c in &result.evidence.challenges {
+        println!(
+            "   {} seen at frame {}, completed at frame {}",
+            c.kind.name(),
+            c.action_frame,
+            c.passed_frame
+        );
+    }
+    if let Some(p) = &result.evidence.passive {
+        println!(
+            "   passive liveness: {} samples, mean live probability {:.3} -> {}",
+            p.samples,
+            p.mean,
+            if p.live { "live" } else { "spoof" }
+        );
+    }
+    println!(
+        "   template from frame {}: {} values; same person throughout (min similarity {:.2})",
+        result.template_frame,
+        result.template.values().len(),
+        result.evidence.identity_min_similarity
+    );
+
+    println!("5. seal for the server (HPKE X25519 / HKDF-SHA256 / AES-256-GCM)");
+    let now = now_unix();
+    let sealed = result.seal(&engine, &server.public(), now, 600)?;
+    println!(
+        "   template: {} chars  {}...",
+        sealed.template.len(),
+        &sealed.template[..40.min(sealed.template.len())]
+    );
+    println!(
+        "   payload:  {} chars  {}...",
+        sealed.payload.len(),
+        &sealed.payload[..40.min(sealed.payload.len())]
+    );
+
+    println!("6. open as the server would");
+    let ring = ServerKeyring::new().with(server);
+    let opened = open_capture(
+        &ring,
+        &sealed.template,
+        &sealed.payload,
+        now_unix(),
+        &OpenPolicy::default(),
+    )
+    .map_err(|e| format!("server refused ({}): {e}", e.http_code()))?;
+    let same = opened.template.values() == result.template.values();
+    println!(
+        "   session {} opened with key {}; template intact: {same}",
+        hex_id(&opened.session_id),
+        opened.key_id
+    );
+    println!(
+        "   payload: sdk {}, platform {}, test_mode {}, expires in {} s",
+        opened.payload.sdk_version,
+        opened.payload.platform,
+        opened.payload.test_mode,
+        opened.payload.expires_at.saturating_sub(now)
+    );
+    let mut tampered = sealed.payload.clone().into_bytes();
+    let mid = tampered.len() / 2;
+    tampered[mid] = if tampered[mid] == b'A' { b'B' } else { b'A' };
+    let refused = open_capture(
+        &ring,
+        &sealed.template,
+        &String::from_utf8_lossy(&tampered),
+        now_unix(),
+        &OpenPolicy::default(),
+    );
+    match refused {
+        Err(e) => println!(
+            "   a payload with one character changed is refused: {} {e}",
+            e.http_code()
+        ),
+        Ok(_) => return Err("a tampered payload opened".into()),
+    }
+    if !same {
+        return Err("opened template differs from the captured one".into());
+    }
+    println!("\ndemo complete");
+    Ok(())
+}
