@@ -36,6 +36,9 @@ pub struct CaptureConfig {
     pub capture_frames: u32,
     /// A tracked face moving more than this × its size between frames breaks the track.
     pub max_track_jump: f32,
+    /// Follow the face with the mesh between frames (default). Off: detect on every frame, which costs
+    /// more (docs/performance.md) and exists to measure that.
+    pub tracking: bool,
     pub quality: QualityThresholds,
     pub challenge: ChallengeThresholds,
 }
@@ -57,6 +60,7 @@ impl Default for CaptureConfig {
             same_person_threshold: None,
             capture_frames: 5,
             max_track_jump: 0.5,
+            tracking: true,
             quality: QualityThresholds::default(),
             challenge: ChallengeThresholds::default(),
         }

@@ -129,21 +129,8 @@ impl<'a> Frame<'a> {
 
     /// Checks sizes, strides and buffer length; every later read is then in bounds.
     pub fn validate(&self) -> Result<()> {
-        let (w, h) = (self.width, self.height);
-        if w == 0 || h == 0 {
-            return Err(Error::FrameSize("width and height must be non-zero".into()));
-        }
-        if w > MAX_SIDE || h > MAX_SIDE {
-            return Err(Error::FrameSize(format!(
-                "sides above {MAX_SIDE} are not accepted"
-            )));
-        }
-        if self.format.is_yuv420() && (w % 2 != 0 || h % 2 != 0) {
-            return Err(Error::FrameSize(
-                "YUV 4:2:0 frames need even width and height".into(),
-            ));
-        }
-        let (w, h) = (w as usize, h as usize);
+        validate_size(self.width, self.height, self.format)?;
+        let (w, h) = (self.width as usize, self.height as usize);
         let min_row = w * self.format.bytes_per_pixel();
         if self.row_stride < min_row {
             return Err(Error::FrameBuffer(format!(
@@ -255,6 +242,24 @@ impl<'a> Frame<'a> {
             }
         }
     }
+}
+
+/// Non-zero, at most [`MAX_SIDE`], and even where 4:2:0 chroma needs it.
+pub fn validate_size(w: u32, h: u32, format: PixelFormat) -> Result<()> {
+    if w == 0 || h == 0 {
+        return Err(Error::FrameSize("width and height must be non-zero".into()));
+    }
+    if w > MAX_SIDE || h > MAX_SIDE {
+        return Err(Error::FrameSize(format!(
+            "sides above {MAX_SIDE} are not accepted"
+        )));
+    }
+    if format.is_yuv420() && (!w.is_multiple_of(2) || !h.is_multiple_of(2)) {
+        return Err(Error::FrameSize(
+            "YUV 4:2:0 frames need even width and height".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Full-range BT.601 (JFIF), what Android and iOS cameras produce for preview frames.

@@ -13,6 +13,7 @@ pub mod rasp;
 pub mod seal;
 pub mod session;
 pub mod vision;
+pub mod y4m;
 
 pub use config::CaptureConfig;
 pub use error::{Error, ErrorCode, Result};

@@ -348,6 +348,9 @@ impl CaptureSession {
 
     /// Detect or track, then analyse the one face.
     fn observe(&mut self, rgb: &RgbImage, frame_no: u64) -> Result<(Observation, bool)> {
+        if !self.cfg.tracking {
+            self.track = None;
+        }
         let sample = frame_no.is_multiple_of(self.cfg.sample_every as u64);
         let mut detection: Option<Detection> = None;
         if self.track.is_none() || sample {

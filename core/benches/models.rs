@@ -1,0 +1,87 @@
+//! Per-model latency and the per-frame pipeline (criterion). `cargo bench -p smartid-core --bench models`
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use smartid_core::rasp::{
+    DesktopSignals, FsRoot, Platform, RaspConfig, RaspPolicy, check_environment,
+};
+use smartid_core::{Engine, RgbImage};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn frame() -> RgbImage {
+    let img = image::open(repo().join("fixtures/faces/carphone/frame_000.png"))
+        .unwrap()
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    RgbImage::from_raw(w, h, img.into_raw()).unwrap()
+}
+
+fn models(c: &mut Criterion) {
+    let engine = Engine::from_dir(repo().join("models")).unwrap();
+    let img = frame();
+    let det = engine.detect_one(&img).unwrap();
+    let roi = engine.roi_for(&det);
+    let mesh = engine.mesh_at(&img, &roi).unwrap().unwrap();
+    let face = engine
+        .analyze_mesh(&img, Some(det.clone()), mesh.clone(), false)
+        .unwrap();
+
+    let mut g = c.benchmark_group("model");
+    g.sample_size(30).measurement_time(Duration::from_secs(4));
+    g.bench_function("detector (BlazeFace 128)", |b| {
+        b.iter(|| black_box(engine.detect(&img).unwrap()))
+    });
+    g.bench_function("mesh (Face Mesh 192)", |b| {
+        b.iter(|| black_box(engine.mesh_at(&img, &roi).unwrap()))
+    });
+    g.bench_function("eyes+pose+align+quality (2x fr_eye 24)", |b| {
+        b.iter(|| {
+            black_box(
+                engine
+                    .analyze_mesh(&img, Some(det.clone()), mesh.clone(), false)
+                    .unwrap(),
+            )
+        })
+    });
+    g.bench_function("antispoof (fr_liveness 128)", |b| {
+        b.iter(|| black_box(engine.live_probability(&img, &det.bbox).unwrap()))
+    });
+    g.bench_function("embedder (fr_feature 112)", |b| {
+        b.iter(|| black_box(engine.embed(&face).unwrap()))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("frame");
+    g.sample_size(20).measurement_time(Duration::from_secs(5));
+    g.bench_function("full analysis, detector + all models but embedder", |b| {
+        b.iter(|| black_box(engine.analyze(&img, true).unwrap()))
+    });
+    g.finish();
+}
+
+fn rasp(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rasp");
+    g.sample_size(50);
+    g.bench_function("check_environment (this machine)", |b| {
+        b.iter(|| {
+            black_box(check_environment(
+                &FsRoot::system(),
+                Platform::current(),
+                &DesktopSignals,
+                &RaspPolicy::desktop(),
+                &RaspConfig::default(),
+            ))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, models, rasp);
+criterion_main!(benches);
