@@ -28,6 +28,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --workspace --locked
 
+step "second implementation opens the sealed test vector (docs/payload-format.md)"
+python3 -c "import pyhpke" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check pyhpke
+python3 docs/test-vectors/open_capture.py
+
 step "mobile targets compile (smartid-core, platform cfg branches; no linking)"
 export CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar
 export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar

@@ -23,3 +23,16 @@ pub use vision::Engine;
 
 /// Version of this SDK, carried in payloads.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[cfg(test)]
+mod tests {
+    /// The engine is loaded once and shared by sessions on any thread; sessions move between threads.
+    #[test]
+    fn engine_is_shareable_and_sessions_are_sendable() {
+        fn shared<T: Send + Sync>() {}
+        fn sendable<T: Send>() {}
+        shared::<crate::Engine>();
+        sendable::<crate::CaptureSession>();
+        shared::<crate::seal::ServerKeyring>();
+    }
+}
