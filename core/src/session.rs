@@ -221,7 +221,6 @@ pub struct CaptureSession {
     passive: PassiveLiveness,
     evidence: Vec<ChallengeEvidence>,
     best: Option<Candidate>,
-    last_guidance: Option<Guidance>,
     environment: EnvironmentReport,
 }
 
@@ -286,7 +285,6 @@ impl CaptureSession {
             passive: PassiveLiveness::default(),
             evidence: Vec::new(),
             best: None,
-            last_guidance: None,
             environment,
         })
     }
@@ -402,7 +400,8 @@ impl CaptureSession {
                 reacquired = true;
             }
         }
-        let with_antispoof = detection.is_some() && self.cfg.liveness.passive();
+        // Passive samples follow the sampling schedule whether or not the detector also ran for tracking.
+        let with_antispoof = sample && detection.is_some() && self.cfg.liveness.passive();
         let analysis = match self
             .engine
             .analyze_mesh(rgb, detection, mesh.clone(), with_antispoof)
@@ -437,7 +436,10 @@ impl CaptureSession {
         let Some(reference) = &self.reference else {
             return Ok(());
         };
-        if !reacquired && !frame_no.is_multiple_of(self.cfg.identity_every as u64) {
+        // Offset by half a period so the embedding rarely lands on a detector/anti-spoof frame: that
+        // keeps the slowest frames (p95) down.
+        let every = self.cfg.identity_every as u64;
+        if !reacquired && !(frame_no + every / 2).is_multiple_of(every) {
             return Ok(());
         }
         let emb = self.engine.embed(face)?;
@@ -611,7 +613,7 @@ impl CaptureSession {
         self.guidance(bbox)
     }
 
-    fn guidance(&mut self, bbox: Option<BoxF>) -> Guidance {
+    fn guidance(&self, bbox: Option<BoxF>) -> Guidance {
         let prompt = match &self.state {
             State::Positioning { .. } | State::Capturing { .. } => Prompt::HoldStill,
             State::Challenge { current, .. } => Prompt::for_challenge(current.kind()),
@@ -621,7 +623,7 @@ impl CaptureSession {
         self.guidance_with(prompt, bbox)
     }
 
-    fn guidance_with(&mut self, prompt: Prompt, bbox: Option<BoxF>) -> Guidance {
+    fn guidance_with(&self, prompt: Prompt, bbox: Option<BoxF>) -> Guidance {
         let n = self.challenges.len();
         let (step, progress, challenge_index, error_code) = match &self.state {
             State::Positioning { good } => (
@@ -659,7 +661,7 @@ impl CaptureSession {
             (State::Done(_), _) => Prompt::Done,
             (_, p) => p,
         };
-        let g = Guidance {
+        Guidance {
             step,
             prompt,
             progress,
@@ -667,9 +669,7 @@ impl CaptureSession {
             challenge_index,
             challenge_count: n,
             error_code,
-        };
-        self.last_guidance = Some(g.clone());
-        g
+        }
     }
 }
 
