@@ -27,6 +27,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
 cargo test --workspace --locked
+# The opening side alone (what a server links): builds and passes without the capture pipeline.
+cargo clippy -p smartid-core --no-default-features --all-targets --locked -- -D warnings
+cargo test -p smartid-core --no-default-features --locked
 
 step "second implementation opens the sealed test vector (docs/payload-format.md)"
 python3 -c "import pyhpke" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check pyhpke

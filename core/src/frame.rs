@@ -323,6 +323,7 @@ impl RgbImage {
     }
 
     /// For buffers this crate sized itself (`data.len() == width * height * 3`).
+    #[cfg_attr(not(feature = "capture"), allow(dead_code))]
     pub(crate) fn from_parts(width: u32, height: u32, data: Vec<u8>) -> Self {
         debug_assert_eq!(data.len(), width as usize * height as usize * 3);
         Self {

@@ -1,5 +1,6 @@
 //! Capture sessions over recorded frames: the scenarios end to end, with the real models.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg(feature = "capture")]
 
 mod common;
 

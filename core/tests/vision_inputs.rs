@@ -1,5 +1,6 @@
 //! Every pixel format and rotation gives the same face; bad input gives a typed error, never a panic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg(feature = "capture")]
 
 mod common;
 

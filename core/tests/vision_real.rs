@@ -1,6 +1,7 @@
 //! The vision stages on real faces, checked against the onnxruntime reference run
 //! (fixtures/faces/reference_outputs.json) and the known blinks of the carphone sequence.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg(feature = "capture")]
 
 mod common;
 
