@@ -41,5 +41,5 @@ export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar
 # cc-rs asks xcrun for an SDK unless SDKROOT is set; assembling needs no SDK headers.
 export SDKROOT="${SDKROOT:-$(mktemp -d)}"
 for t in aarch64-linux-android aarch64-apple-ios; do
-  cargo check -p smartid-core --lib --locked --target "$t"
+  cargo clippy -p smartid-core --lib --locked --target "$t" -- -D warnings
 done

@@ -133,17 +133,25 @@ mod native {
         !p.is_null()
     }
 
+    // dyld's image list (libSystem); declared here because libc marks its bindings deprecated.
+    #[cfg(target_vendor = "apple")]
+    #[allow(unsafe_code)]
+    unsafe extern "C" {
+        fn _dyld_image_count() -> u32;
+        fn _dyld_get_image_name(image_index: u32) -> *const libc::c_char;
+    }
+
     /// Images loaded by dyld (Apple only; /proc/self/maps covers Linux and Android).
     #[cfg(target_vendor = "apple")]
     #[allow(unsafe_code)]
     pub fn loaded_images() -> Vec<String> {
         use std::ffi::CStr;
-        // SAFETY: dyld's image list functions have no preconditions; names are NUL-terminated strings
-        // owned by dyld, copied out immediately.
-        let count = unsafe { libc::_dyld_image_count() };
+        // SAFETY: dyld's image list functions have no preconditions; an index below the count names a
+        // loaded image whose path is a NUL-terminated string owned by dyld, copied out immediately.
+        let count = unsafe { _dyld_image_count() };
         (0..count)
             .filter_map(|i| {
-                let p = unsafe { libc::_dyld_get_image_name(i) };
+                let p = unsafe { _dyld_get_image_name(i) };
                 (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
             })
             .collect()

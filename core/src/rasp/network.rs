@@ -1,26 +1,39 @@
-//! Network: VPN interfaces and the platform's VPN flag, HTTP proxies.
+//! Network: VPN interfaces (`getifaddrs` on a device, /sys/class/net in fixture trees) and the
+//! platform's VPN flag, HTTP proxies.
 
 use super::signals::PlatformSignals;
 use super::{Finding, FsRoot, Platform, Severity, Threat};
 
-/// Interface name prefixes of VPN tunnels on Linux and Android. (Apple's `utun` interfaces exist for
-/// system services on every device, so there the platform's flag decides.)
+/// Interface name prefixes of VPN tunnels.
 const VPN_PREFIXES: &[&str] = &[
     "tun", "tap", "ppp", "ipsec", "wg", "pptp", "l2tp", "nordlynx",
 ];
 
+/// Apple creates `utun` interfaces for system services on every device; one carrying an IPv4 address
+/// is a VPN.
+const APPLE_TUNNEL: &str = "utun";
+
 pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -> Vec<Finding> {
     let mut out = Vec::new();
-    if platform.has_procfs() {
-        for name in root.list("/sys/class/net") {
-            if VPN_PREFIXES.iter().any(|p| name.starts_with(p)) {
-                out.push(Finding::new(
-                    Threat::Vpn,
-                    Severity::Medium,
-                    "network.interface",
-                    format!("VPN interface: {name}"),
-                ));
-            }
+    let names: Vec<String> = if root.is_system() {
+        interfaces::list()
+            .into_iter()
+            .filter(|i| !i.name.starts_with(APPLE_TUNNEL) || i.has_ipv4)
+            .map(|i| i.name)
+            .collect()
+    } else if platform.has_procfs() {
+        root.list("/sys/class/net")
+    } else {
+        Vec::new()
+    };
+    for name in names {
+        if VPN_PREFIXES.iter().any(|p| name.starts_with(p)) || name.starts_with(APPLE_TUNNEL) {
+            out.push(Finding::new(
+                Threat::Vpn,
+                Severity::Medium,
+                "network.interface",
+                format!("VPN interface: {name}"),
+            ));
         }
     }
     if signals.vpn_active() == Some(true) {
@@ -40,4 +53,71 @@ pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -
         ));
     }
     out
+}
+
+/// The device's network interfaces from `getifaddrs` (Linux, Android, iOS, macOS).
+pub mod interfaces {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Interface {
+        pub name: String,
+        pub has_ipv4: bool,
+    }
+
+    #[cfg(unix)]
+    #[allow(unsafe_code)]
+    pub fn list() -> Vec<Interface> {
+        use std::ffi::CStr;
+        let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+        // SAFETY: getifaddrs fills `head` with a list it allocates; we free it with freeifaddrs below.
+        if unsafe { libc::getifaddrs(&mut head) } != 0 {
+            return Vec::new();
+        }
+        let mut out: Vec<Interface> = Vec::new();
+        let mut cur = head;
+        while !cur.is_null() {
+            // SAFETY: `cur` is a node of the list getifaddrs returned and has not been freed; its name
+            // is a NUL-terminated string and its address, when non-null, a valid sockaddr.
+            let (name, ipv4) = unsafe {
+                let ifa = &*cur;
+                let name = if ifa.ifa_name.is_null() {
+                    String::new()
+                } else {
+                    CStr::from_ptr(ifa.ifa_name).to_string_lossy().into_owned()
+                };
+                let ipv4 = !ifa.ifa_addr.is_null()
+                    && i32::from((*ifa.ifa_addr).sa_family) == libc::AF_INET;
+                cur = ifa.ifa_next;
+                (name, ipv4)
+            };
+            match out.iter_mut().find(|i| i.name == name) {
+                Some(i) => i.has_ipv4 |= ipv4,
+                None if !name.is_empty() => out.push(Interface {
+                    name,
+                    has_ipv4: ipv4,
+                }),
+                None => {}
+            }
+        }
+        // SAFETY: `head` came from getifaddrs and is freed exactly once.
+        unsafe { libc::freeifaddrs(head) };
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    #[cfg(not(unix))]
+    pub fn list() -> Vec<Interface> {
+        Vec::new()
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    #[test]
+    fn getifaddrs_lists_this_machines_interfaces() {
+        let names: Vec<String> = super::interfaces::list()
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        assert!(names.iter().any(|n| n == "lo" || n == "lo0"), "{names:?}");
+    }
 }
