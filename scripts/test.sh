@@ -6,6 +6,13 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
+# Build output lives outside the work tree so fresh clones (CI) reuse it; override with CARGO_TARGET_DIR.
+if [ -z "${CARGO_TARGET_DIR:-}" ]; then
+  if mkdir -p /var/cache/smartid/target 2>/dev/null && [ -w /var/cache/smartid/target ]; then
+    export CARGO_TARGET_DIR=/var/cache/smartid/target
+  fi
+fi
+
 step "toolchain"
 command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
 # clang assembles tract's arm64 kernels for the mobile checks (no NDK or Xcode needed for `cargo check`).

@@ -344,6 +344,23 @@ impl CaptureSession {
         }
     }
 
+    /// Runs the detector: the one face, or what to tell the user instead.
+    fn detect_single(
+        &mut self,
+        rgb: &RgbImage,
+    ) -> Result<std::result::Result<Detection, Observation>> {
+        self.detector_runs += 1;
+        let mut faces = self.engine.detect(rgb)?;
+        Ok(match (faces.pop(), faces.is_empty()) {
+            (None, _) => {
+                self.track = None;
+                Err(Observation::NoFace)
+            }
+            (Some(d), true) => Ok(d),
+            (Some(_), false) => Err(Observation::SeveralFaces),
+        })
+    }
+
     /// Detect or track, then analyse the one face.
     fn observe(&mut self, rgb: &RgbImage, frame_no: u64) -> Result<(Observation, bool)> {
         if !self.cfg.tracking {
@@ -352,15 +369,9 @@ impl CaptureSession {
         let sample = frame_no.is_multiple_of(self.cfg.sample_every as u64);
         let mut detection: Option<Detection> = None;
         if self.track.is_none() || sample {
-            self.detector_runs += 1;
-            let mut faces = self.engine.detect(rgb)?;
-            match faces.len() {
-                0 => {
-                    self.track = None;
-                    return Ok((Observation::NoFace, false));
-                }
-                1 => detection = faces.pop(),
-                _ => return Ok((Observation::SeveralFaces, false)),
+            match self.detect_single(rgb)? {
+                Ok(d) => detection = Some(d),
+                Err(obs) => return Ok((obs, false)),
             }
         }
         // Mesh: on the tracked ROI when there is a track, else from the detection.
@@ -373,15 +384,9 @@ impl CaptureSession {
         };
         if mesh.is_none() {
             if detection.is_none() {
-                self.detector_runs += 1;
-                let mut faces = self.engine.detect(rgb)?;
-                match faces.len() {
-                    0 => {
-                        self.track = None;
-                        return Ok((Observation::NoFace, false));
-                    }
-                    1 => detection = faces.pop(),
-                    _ => return Ok((Observation::SeveralFaces, false)),
+                match self.detect_single(rgb)? {
+                    Ok(d) => detection = Some(d),
+                    Err(obs) => return Ok((obs, false)),
                 }
             }
             reacquired = true;

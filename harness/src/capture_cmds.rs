@@ -72,16 +72,62 @@ pub fn env(root: Option<&Path>, policy: Option<PolicyName>, json: bool) -> AnyRe
     Ok(())
 }
 
+/// The liveness evidence of a capture, for people.
+fn print_evidence(ev: &smartid_core::session::LivenessEvidence, indent: &str) {
+    for c in &ev.challenges {
+        println!(
+            "{indent}challenge {:<10} action at frame {}, passed at frame {}",
+            c.kind.name(),
+            c.action_frame,
+            c.passed_frame
+        );
+    }
+    if let Some(p) = &ev.passive {
+        println!(
+            "{indent}passive: {} samples, mean live probability {:.3}, min {:.3} (threshold {}): {}",
+            p.samples,
+            p.mean,
+            p.min,
+            p.threshold,
+            if p.live { "live" } else { "not live" }
+        );
+    }
+}
+
+#[derive(clap::Args)]
 pub struct CaptureArgs {
+    /// Folder of PNG/JPEG frames, in name order.
+    #[arg(long)]
     pub frames: Option<PathBuf>,
+    /// YUV4MPEG2 (4:2:0) video.
+    #[arg(long)]
     pub y4m: Option<PathBuf>,
+    /// Fixed challenges for replay, e.g. blink,turn-left (marks the result as test mode).
+    #[arg(long)]
     pub challenges: Option<String>,
+    /// Liveness mode: active, passive or both.
+    #[arg(long, default_value = "both", value_parser = parse_mode)]
     pub mode: LivenessMode,
+    /// Frame rate of the recording.
+    #[arg(long, default_value_t = 29.97)]
     pub fps: f64,
+    #[arg(long)]
     pub json: bool,
-    /// Seal the result to this server public key file and write template.txt / payload.txt in `out`.
+    /// Seal the result to this server public key (from `smartid keygen`); writes template.txt and
+    /// payload.txt in --out.
+    #[arg(long)]
     pub seal_to: Option<PathBuf>,
+    #[arg(long, default_value = ".")]
     pub out: PathBuf,
+}
+
+fn parse_mode(s: &str) -> Result<LivenessMode, String> {
+    match s {
+        "active" => Ok(LivenessMode::Active),
+        "passive" => Ok(LivenessMode::Passive),
+        "both" => Ok(LivenessMode::Both),
+        _ => Err("expected active, passive or both".into()),
+    }
 }
 
 fn parse_challenges(s: &str) -> AnyResult<Vec<ChallengeKind>> {
@@ -196,20 +242,7 @@ pub fn capture(models: &Path, a: CaptureArgs) -> AnyResult {
                     r.template.values().len(),
                     r.template.model_id()
                 );
-                for c in &r.evidence.challenges {
-                    println!(
-                        "  challenge {:<10} action at frame {}, passed at frame {}",
-                        c.kind.name(),
-                        c.action_frame,
-                        c.passed_frame
-                    );
-                }
-                if let Some(p) = &r.evidence.passive {
-                    println!(
-                        "  passive: {} samples, mean {:.3}, min {:.3} (threshold {})",
-                        p.samples, p.mean, p.min, p.threshold
-                    );
-                }
+                print_evidence(&r.evidence, "  ");
                 if r.evidence.test_mode {
                     println!(
                         "  TEST MODE: fixed challenges, a server should refuse this capture in production"
@@ -275,22 +308,7 @@ pub fn demo(models: &Path) -> AnyResult {
     };
     let result = replay(engine.clone(), cfg, env, &frames, 29.97, true)?
         .map_err(|e| format!("capture failed ({}): {e}", e.code().as_u16()))?;
-    for c in &result.evidence.challenges {
-        println!(
-            "   {} seen at frame {}, completed at frame {}",
-            c.kind.name(),
-            c.action_frame,
-            c.passed_frame
-        );
-    }
-    if let Some(p) = &result.evidence.passive {
-        println!(
-            "   passive liveness: {} samples, mean live probability {:.3} -> {}",
-            p.samples,
-            p.mean,
-            if p.live { "live" } else { "spoof" }
-        );
-    }
+    print_evidence(&result.evidence, "   ");
     println!(
         "   template from frame {}: {} values; same person throughout (min similarity {:.2})",
         result.template_frame,

@@ -48,31 +48,7 @@ enum Cmd {
         policy: Option<capture_cmds::PolicyName>,
     },
     /// Run a capture session over recorded frames and print guidance per frame and the result.
-    Capture {
-        /// Folder of PNG/JPEG frames, in name order.
-        #[arg(long)]
-        frames: Option<PathBuf>,
-        /// YUV4MPEG2 (4:2:0) video.
-        #[arg(long)]
-        y4m: Option<PathBuf>,
-        /// Fixed challenges for replay, e.g. blink,turn-left (marks the result as test mode).
-        #[arg(long)]
-        challenges: Option<String>,
-        /// Liveness mode: active, passive or both.
-        #[arg(long, default_value = "both", value_parser = parse_mode)]
-        mode: smartid_core::liveness::LivenessMode,
-        /// Frame rate of the recording.
-        #[arg(long, default_value_t = 29.97)]
-        fps: f64,
-        #[arg(long)]
-        json: bool,
-        /// Seal the result to this server public key (from `smartid keygen`).
-        #[arg(long)]
-        seal_to: Option<PathBuf>,
-        /// Where sealed template.txt and payload.txt go.
-        #[arg(long, default_value = ".")]
-        out: PathBuf,
-    },
+    Capture(capture_cmds::CaptureArgs),
     /// Write a folder of PNG/JPEG frames as a Y4M (4:2:0) recording.
     Y4m {
         #[arg(long)]
@@ -107,28 +83,7 @@ fn main() -> ExitCode {
         Cmd::Analyze { input, json } => vision_cmds::analyze(&models, &input, json),
         Cmd::Compare { a, b } => vision_cmds::compare(&models, &a, &b),
         Cmd::Env { json, root, policy } => capture_cmds::env(root.as_deref(), policy, json),
-        Cmd::Capture {
-            frames,
-            y4m,
-            challenges,
-            mode,
-            fps,
-            json,
-            seal_to,
-            out,
-        } => capture_cmds::capture(
-            &models,
-            capture_cmds::CaptureArgs {
-                frames,
-                y4m,
-                challenges,
-                mode,
-                fps,
-                json,
-                seal_to,
-                out,
-            },
-        ),
+        Cmd::Capture(args) => capture_cmds::capture(&models, args),
         Cmd::Y4m { frames, out } => frames::record_y4m(&frames, &out),
         Cmd::Demo => capture_cmds::demo(&models),
         Cmd::Keygen { key_id, out } => keys::keygen(&key_id, &out),
@@ -144,16 +99,6 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn parse_mode(s: &str) -> Result<smartid_core::liveness::LivenessMode, String> {
-    use smartid_core::liveness::LivenessMode;
-    match s {
-        "active" => Ok(LivenessMode::Active),
-        "passive" => Ok(LivenessMode::Passive),
-        "both" => Ok(LivenessMode::Both),
-        _ => Err("expected active, passive or both".into()),
     }
 }
 

@@ -38,7 +38,10 @@ fn demo_runs_on_built_in_defaults() {
     let o = smartid(&["demo"]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    assert!(t.contains("blink seen at frame 42"), "{t}");
+    assert!(
+        t.contains("challenge blink      action at frame 42, passed at frame 43"),
+        "{t}"
+    );
     assert!(
         t.contains("template intact: true")
             && t.contains("refused: 407")
