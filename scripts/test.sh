@@ -39,7 +39,10 @@ cargo clippy -p smartid-core --no-default-features --all-targets --locked -- -D 
 cargo test -p smartid-core --no-default-features --locked
 
 step "second implementation opens the sealed test vector (docs/payload-format.md)"
-python3 -c "import pyhpke" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check pyhpke
+if ! python3 -c "import pyhpke" 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check pyhpke \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pyhpke
+fi
 python3 docs/test-vectors/open_capture.py
 
 step "mobile targets compile (smartid-core, platform cfg branches; no linking)"

@@ -198,7 +198,14 @@ fn bad_keys_and_templates_are_refused_when_sealing() {
     assert!(PublicKey::parse("garbage").is_err());
     assert!(KeyPair::generate("has space").is_err());
     assert!(KeyPair::generate("").is_err());
-    assert!(KeyPair::parse("SIDSK1:kid:!!").is_err());
+    assert_eq!(
+        KeyPair::parse("SIDSK1:kid:!!").unwrap_err(),
+        smartid_core::seal::SealError::InvalidPrivateKey
+    );
+    assert_eq!(
+        KeyPair::parse("SIDPK1:kid:AAAA").unwrap_err(),
+        smartid_core::seal::SealError::InvalidPrivateKey
+    );
     assert!(Template::new("m", vec![f32::NAN]).is_err());
     assert!(Template::new("m", vec![]).is_err());
     let (_, pk) = server();

@@ -129,9 +129,9 @@ impl KeyPair {
             (Some(SK_PREFIX), Some(kid), Some(b64), None) => {
                 validate_key_id(kid)?;
                 let bytes =
-                    Zeroizing::new(B64.decode(b64).map_err(|_| SealError::InvalidPublicKey)?);
+                    Zeroizing::new(B64.decode(b64).map_err(|_| SealError::InvalidPrivateKey)?);
                 let sk =
-                    HpkePrivateKey::from_bytes(&bytes).map_err(|_| SealError::InvalidPublicKey)?;
+                    HpkePrivateKey::from_bytes(&bytes).map_err(|_| SealError::InvalidPrivateKey)?;
                 let pk = Kem::sk_to_pk(&sk);
                 Ok(Self {
                     kid: kid.into(),
@@ -139,7 +139,7 @@ impl KeyPair {
                     pk,
                 })
             }
-            _ => Err(SealError::InvalidPublicKey),
+            _ => Err(SealError::InvalidPrivateKey),
         }
     }
 

@@ -72,6 +72,8 @@ impl OpenError {
 pub enum SealError {
     #[error("server public key is invalid")]
     InvalidPublicKey,
+    #[error("server private key is invalid")]
+    InvalidPrivateKey,
     #[error("key id must be 1 to 64 printable ASCII characters")]
     InvalidKeyId,
     #[error("payload could not be encoded")]
