@@ -310,8 +310,10 @@ impl CaptureSession {
         if let State::Done(_) | State::Failed(_) = self.state {
             return Ok(self.guidance(None));
         }
+        // Camera clocks can jitter backwards: time never decreases inside a session.
+        let t_ms = t_ms.max(self.last_ms);
+        self.last_ms = t_ms;
         let start = *self.start_ms.get_or_insert(t_ms);
-        self.last_ms = t_ms.max(self.last_ms);
         let frame_no = self.frame_index;
         self.frame_index += 1;
         if t_ms.saturating_sub(start) > self.cfg.overall_timeout_ms {
@@ -322,8 +324,8 @@ impl CaptureSession {
             Observation::Face(f) => f,
             other => return Ok(self.no_usable_face(other, t_ms)),
         };
-        if let Err(e) = self.check_identity(&face, frame_no, reacquired) {
-            return Ok(self.fail(e, Some(face_box(&face))));
+        if !self.same_person(&face, frame_no, reacquired)? {
+            return Ok(self.fail(Error::FaceChanged, Some(face_box(&face))));
         }
         self.advance(face, frame_no, t_ms)
     }
@@ -431,30 +433,28 @@ impl CaptureSession {
             .unwrap_or_else(|| self.engine.match_threshold())
     }
 
-    /// Same person as at positioning: on re-acquisition and every `identity_every` frames.
-    fn check_identity(
+    /// Still the person seen at positioning? Checked on re-acquisition and every `identity_every` frames
+    /// (true when not checked on this frame).
+    fn same_person(
         &mut self,
         face: &FaceAnalysis,
         frame_no: u64,
         reacquired: bool,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let Some(reference) = &self.reference else {
-            return Ok(());
+            return Ok(true);
         };
         // Offset by half a period so the embedding rarely lands on a detector/anti-spoof frame: that
         // keeps the slowest frames (p95) down.
         let every = self.cfg.identity_every as u64;
         if !reacquired && !(frame_no + every / 2).is_multiple_of(every) {
-            return Ok(());
+            return Ok(true);
         }
         let emb = self.engine.embed(face)?;
         let sim = reference.cosine(&emb);
         self.identity_checks += 1;
         self.identity_min = self.identity_min.min(sim);
-        if sim < self.same_person_threshold() {
-            return Err(Error::FaceChanged);
-        }
-        Ok(())
+        Ok(sim >= self.same_person_threshold())
     }
 
     fn no_usable_face(&mut self, obs: Observation, t_ms: u64) -> Guidance {

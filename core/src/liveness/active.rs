@@ -286,13 +286,13 @@ impl Challenge {
                 self.peak = self.peak.max(self.action_value(&s));
                 if self.kind == ChallengeKind::Blink
                     && s.eyes_closed
-                    && s.t_ms - self.action_ms > self.th.max_blink_ms
+                    && s.t_ms.saturating_sub(self.action_ms) > self.th.max_blink_ms
                 {
                     self.reset(Rejection::BlinkTooLong);
                 } else if self.is_neutral(&s) {
                     self.phase = Phase::Passed;
                     let peak = if self.kind == ChallengeKind::Blink {
-                        (s.t_ms - self.action_ms) as f32
+                        (s.t_ms.saturating_sub(self.action_ms)) as f32
                     } else {
                         self.peak
                     };
@@ -462,6 +462,13 @@ mod tests {
         // Eyes closed from the start (a photo with closed eyes): never neutral.
         let closed = seq(60, |_, s| s.eyes_closed = true);
         assert!(run(ChallengeKind::Blink, &closed).0.is_none());
+    }
+
+    #[test]
+    fn timestamps_going_backwards_do_not_panic() {
+        let mut seq = seq(20, |i, s| s.eyes_closed = i == 8);
+        seq[9].t_ms = 0; // a camera clock that jumped back
+        let _ = run(ChallengeKind::Blink, &seq);
     }
 
     #[test]
