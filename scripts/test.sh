@@ -36,7 +36,20 @@ step "tests"
 cargo test --workspace --locked
 # The opening side alone (what a server links): builds and passes without the capture pipeline.
 cargo clippy -p smartid-core --no-default-features --all-targets --locked -- -D warnings
-cargo test -p smartid-core --no-default-features --locked
+cargo test -p smartid-core --no-default-features --lib --tests --locked
+
+step "mobile targets compile (smartid-core, platform cfg branches; no linking)"
+export CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar
+export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar
+# cc-rs asks xcrun for an SDK unless SDKROOT is set; assembling needs no SDK headers. A fixed path, so
+# the build script does not rerun (and rebuild tract for iOS) on every run.
+if [ -z "${SDKROOT:-}" ]; then
+  export SDKROOT="${CARGO_TARGET_DIR:-$PWD/target}/empty-ios-sdkroot"
+  mkdir -p "$SDKROOT"
+fi
+for t in aarch64-linux-android aarch64-apple-ios; do
+  cargo clippy -p smartid-core --lib --locked --target "$t" -- -D warnings
+done
 
 step "second implementation opens the sealed test vector (docs/payload-format.md)"
 if ! python3 -c "import pyhpke" 2>/dev/null; then
@@ -44,12 +57,3 @@ if ! python3 -c "import pyhpke" 2>/dev/null; then
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pyhpke
 fi
 python3 docs/test-vectors/open_capture.py
-
-step "mobile targets compile (smartid-core, platform cfg branches; no linking)"
-export CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar
-export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar
-# cc-rs asks xcrun for an SDK unless SDKROOT is set; assembling needs no SDK headers.
-export SDKROOT="${SDKROOT:-$(mktemp -d)}"
-for t in aarch64-linux-android aarch64-apple-ios; do
-  cargo clippy -p smartid-core --lib --locked --target "$t" -- -D warnings
-done
