@@ -8,9 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use smartid_core::liveness::LivenessMode;
-use smartid_core::rasp::{
-    DesktopSignals, FsRoot, Platform, RaspConfig, RaspPolicy, check_environment,
-};
+use smartid_core::rasp::{DesktopSignals, EnvironmentChecks, RaspConfig, RaspPolicy};
 use smartid_core::{CaptureConfig, CaptureSession, Engine, Frame, PixelFormat, RgbImage};
 
 fn main() {
@@ -25,14 +23,11 @@ fn main() {
             RgbImage::from_raw(w, h, img.into_raw()).unwrap()
         })
         .collect();
-    let env = check_environment(
-        &FsRoot::system(),
-        Platform::current(),
-        &DesktopSignals,
-        &RaspPolicy::desktop(),
-        &RaspConfig::default(),
-    )
-    .0;
+    let env = Arc::new(EnvironmentChecks::new(
+        Arc::new(DesktopSignals),
+        RaspPolicy::desktop(),
+        RaspConfig::default(),
+    ));
     let rounds = std::env::var("ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())

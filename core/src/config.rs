@@ -13,7 +13,7 @@ pub struct CaptureConfig {
     pub liveness: LivenessMode,
     /// Challenges are drawn from this pool with a cryptographic RNG.
     pub challenge_pool: Vec<ChallengeKind>,
-    pub challenge_count: usize,
+    pub challenge_count: u32,
     /// Replay only: a fixed sequence instead of a random draw. The result is marked `test_mode`, so a
     /// server can refuse it.
     pub fixed_challenges: Option<Vec<ChallengeKind>>,
@@ -26,7 +26,7 @@ pub struct CaptureConfig {
     /// Run the detector (and the anti-spoof model) on every Nth frame even while tracking: it checks for
     /// a second face and samples passive liveness.
     pub sample_every: u32,
-    pub passive_min_samples: usize,
+    pub passive_min_samples: u32,
     /// Compare the face with the one seen at positioning every Nth frame (and whenever the track is
     /// re-acquired).
     pub identity_every: u32,
@@ -41,6 +41,9 @@ pub struct CaptureConfig {
     pub tracking: bool,
     pub quality: QualityThresholds,
     pub challenge: ChallengeThresholds,
+    /// Mean interval (ms of capture time) between RASP re-checks during the capture; each interval is
+    /// drawn at random in [0.5, 1.5] × this, and every step change checks too.
+    pub environment_recheck_ms: u64,
 }
 
 impl Default for CaptureConfig {
@@ -63,6 +66,7 @@ impl Default for CaptureConfig {
             tracking: true,
             quality: QualityThresholds::default(),
             challenge: ChallengeThresholds::default(),
+            environment_recheck_ms: 1_000,
         }
     }
 }
@@ -87,6 +91,9 @@ impl CaptureConfig {
         }
         if self.overall_timeout_ms == 0 || self.challenge_timeout_ms == 0 {
             return bad("timeouts must be positive");
+        }
+        if self.environment_recheck_ms == 0 {
+            return bad("environment_recheck_ms must be positive");
         }
         for t in [self.passive_threshold, self.same_person_threshold]
             .into_iter()

@@ -5,11 +5,33 @@
 
 use std::fmt;
 
-/// Stable numeric codes. They are part of the public API (Kotlin/Swift `errorCode`, docs/error-codes.md):
-/// never renumber, only add.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[repr(u16)]
-pub enum ErrorCode {
+/// Defines [`ErrorCode`] and its list [`ErrorCode::ALL`] from one table, so a code can't exist without
+/// being listed (a test checks the list against docs/error-codes.md).
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $name:ident = $num:literal,)*) => {
+        /// Stable numeric codes. They are part of the public API (Kotlin/Swift `errorCode`,
+        /// docs/error-codes.md): never renumber, only add.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[repr(u16)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $name = $num,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$name,)*];
+
+            /// The code's name as written in docs/error-codes.md.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// Frame dimensions are zero, odd where the pixel format needs even, or too large.
     FrameSize = 1001,
     /// The buffer is shorter than the strides and height require, or a stride is too small.
@@ -48,13 +70,35 @@ pub enum ErrorCode {
     Cancelled = 5005,
     /// `finish` was called before the capture completed.
     CaptureIncomplete = 5006,
-    /// A RASP check found a threat the policy blocks; no capture was started.
+    /// The capture was already finished (its result taken) or sealed.
+    CaptureConsumed = 5007,
+    /// A RASP check found a threat the policy blocks: before, during or at the end of the capture.
     EnvironmentBlocked = 6001,
+    /// The server public key text or bytes are invalid.
+    InvalidPublicKey = 7001,
+    /// The server private key text or bytes are invalid.
+    InvalidPrivateKey = 7002,
+    /// A key id is empty, too long or has characters outside `[A-Za-z0-9._-]`.
+    InvalidKeyId = 7003,
+    /// The payload could not be encoded.
+    PayloadEncoding = 7004,
+    /// The template is invalid (model id, dimension, non-finite values).
+    TemplateInvalid = 7005,
+    /// HPKE encryption failed.
+    EncryptionFailed = 7006,
+    /// A bug: an internal invariant broke or a panic was caught at the FFI boundary.
+    Internal = 9001,
 }
 
 impl ErrorCode {
     pub fn as_u16(self) -> u16 {
         self as u16
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.as_u16(), self.name())
     }
 }
 
@@ -106,7 +150,7 @@ pub enum Error {
     #[error("no face found")]
     NoFace,
     #[error("{count} faces found; exactly one is needed")]
-    MultipleFaces { count: usize },
+    MultipleFaces { count: u32 },
     #[error("face is cut by the frame edge ({edges})")]
     PartialFace { edges: Edges },
     #[error("invalid configuration: {0}")]
@@ -123,8 +167,15 @@ pub enum Error {
     Cancelled,
     #[error("capture has not completed")]
     CaptureIncomplete,
+    #[error("the capture result was already taken or sealed")]
+    CaptureConsumed,
     #[error("the device environment is not trusted ({threats})")]
     EnvironmentBlocked { threats: String },
+    #[error(transparent)]
+    Seal(#[from] crate::seal::SealError),
+    /// A bug, never the user's or the integrator's fault; `detail` names the place, not data.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -149,9 +200,50 @@ impl Error {
             Error::FaceChanged => ErrorCode::FaceChanged,
             Error::Cancelled => ErrorCode::Cancelled,
             Error::CaptureIncomplete => ErrorCode::CaptureIncomplete,
+            Error::CaptureConsumed => ErrorCode::CaptureConsumed,
             Error::EnvironmentBlocked { .. } => ErrorCode::EnvironmentBlocked,
+            Error::Seal(e) => e.code(),
+            Error::Internal(_) => ErrorCode::Internal,
         }
     }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    /// docs/error-codes.md is the public contract: every code is documented with its number and name,
+    /// and the docs list no code that does not exist. Renumbering or renaming fails here.
+    #[test]
+    fn every_code_is_documented_with_its_number_and_name() {
+        let docs = include_str!("../../docs/error-codes.md");
+        let mut documented = std::collections::BTreeMap::new();
+        for line in docs.lines() {
+            let cols: Vec<&str> = line.split('|').map(str::trim).collect();
+            if cols.len() > 3
+                && let Ok(n) = cols[1].parse::<u16>()
+                && (1000..10000).contains(&n)
+            {
+                documented.insert(n, cols[2].to_string());
+            }
+        }
+        for code in ErrorCode::ALL {
+            assert_eq!(
+                documented.remove(&code.as_u16()).as_deref(),
+                Some(code.name()),
+                "{code} must be in docs/error-codes.md with this number and name"
+            );
+        }
+        assert!(
+            documented.is_empty(),
+            "documented but not in ErrorCode: {documented:?}"
+        );
+        let mut sorted = ErrorCode::ALL.to_vec();
+        sorted.sort_by_key(|c| c.as_u16());
+        sorted.dedup();
+        assert_eq!(sorted.len(), ErrorCode::ALL.len(), "codes are unique");
+    }
+}

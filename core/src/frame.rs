@@ -87,84 +87,103 @@ impl Rotation {
     }
 }
 
-/// A borrowed camera buffer with its layout. Planes are contiguous in `data`: for YUV formats the Y plane
-/// (`row_stride` × height) is followed by the chroma plane(s) (`chroma_stride` × height/2 each).
-#[derive(Debug, Clone, Copy)]
-pub struct Frame<'a> {
-    pub data: &'a [u8],
+/// How a camera buffer is laid out: everything but the bytes. Owned and `Copy`, so a platform layer (or
+/// the FFI) can describe a frame once and hand the bytes separately.
+///
+/// Planes are contiguous: for YUV formats the Y plane (`row_stride` × height) is followed by the chroma
+/// plane(s) (`chroma_stride` × height/2 each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FrameLayout {
+    pub format: PixelFormat,
     pub width: u32,
     pub height: u32,
-    pub format: PixelFormat,
     /// Bytes per row of the first plane.
-    pub row_stride: usize,
+    pub row_stride: u32,
     /// Bytes per row of each chroma plane (YUV formats only; ignored otherwise).
-    pub chroma_stride: usize,
+    pub chroma_stride: u32,
     pub rotation: Rotation,
 }
 
-impl<'a> Frame<'a> {
-    /// A tightly packed frame (no row padding), upright.
-    pub fn packed(data: &'a [u8], width: u32, height: u32, format: PixelFormat) -> Self {
-        let w = width as usize;
+impl FrameLayout {
+    /// A tightly packed layout (no row padding), upright.
+    pub fn packed(width: u32, height: u32, format: PixelFormat) -> Self {
         let (row_stride, chroma_stride) = match format {
-            PixelFormat::Nv21 | PixelFormat::Nv12 => (w, w.div_ceil(2) * 2),
-            PixelFormat::I420 => (w, w.div_ceil(2)),
-            f => (w * f.bytes_per_pixel(), 0),
+            PixelFormat::Nv21 | PixelFormat::Nv12 => (width, width.div_ceil(2).saturating_mul(2)),
+            PixelFormat::I420 => (width, width.div_ceil(2)),
+            f => (width.saturating_mul(f.bytes_per_pixel() as u32), 0),
         };
-        Frame {
-            data,
+        Self {
+            format,
             width,
             height,
-            format,
             row_stride,
             chroma_stride,
             rotation: Rotation::R0,
         }
     }
+}
+
+/// A borrowed camera buffer with its layout.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    pub data: &'a [u8],
+    pub layout: FrameLayout,
+}
+
+impl<'a> Frame<'a> {
+    pub fn new(data: &'a [u8], layout: FrameLayout) -> Self {
+        Self { data, layout }
+    }
+
+    /// A tightly packed frame (no row padding), upright.
+    pub fn packed(data: &'a [u8], width: u32, height: u32, format: PixelFormat) -> Self {
+        Self::new(data, FrameLayout::packed(width, height, format))
+    }
 
     pub fn with_rotation(mut self, rotation: Rotation) -> Self {
-        self.rotation = rotation;
+        self.layout.rotation = rotation;
         self
     }
 
     /// Checks sizes, strides and buffer length; every later read is then in bounds.
     pub fn validate(&self) -> Result<()> {
-        validate_size(self.width, self.height, self.format)?;
-        let (w, h) = (self.width as usize, self.height as usize);
-        let min_row = w * self.format.bytes_per_pixel();
-        if self.row_stride < min_row {
+        let l = &self.layout;
+        validate_size(l.width, l.height, l.format)?;
+        let (w, h) = (l.width as usize, l.height as usize);
+        let (row_stride, chroma_stride) = (l.row_stride as usize, l.chroma_stride as usize);
+        let min_row = w * l.format.bytes_per_pixel();
+        if row_stride < min_row {
             return Err(Error::FrameBuffer(format!(
-                "row stride {} is below the {} bytes a row needs",
-                self.row_stride, min_row
+                "row stride {row_stride} is below the {min_row} bytes a row needs"
             )));
         }
         // Strides come from the caller: checked arithmetic, a hostile stride must not wrap.
         let overflow = || Error::FrameBuffer("strides are too large".into());
-        let luma_plane = self.row_stride.checked_mul(h).ok_or_else(overflow)?;
-        let needed = match self.format {
+        let luma_plane = row_stride.checked_mul(h).ok_or_else(overflow)?;
+        let needed = match l.format {
             PixelFormat::Nv21 | PixelFormat::Nv12 => {
-                if self.chroma_stride < w {
+                if chroma_stride < w {
                     return Err(Error::FrameBuffer(
                         "chroma stride is below the width".into(),
                     ));
                 }
-                self.chroma_stride
+                chroma_stride
                     .checked_mul(h / 2)
                     .and_then(|c| c.checked_add(luma_plane))
                     .ok_or_else(overflow)?
             }
             PixelFormat::I420 => {
-                if self.chroma_stride < w / 2 {
+                if chroma_stride < w / 2 {
                     return Err(Error::FrameBuffer(
                         "chroma stride is below half the width".into(),
                     ));
                 }
-                self.chroma_stride
+                chroma_stride
                     .checked_mul(h)
                     .and_then(|c| c.checked_add(luma_plane))
                     .ok_or_else(overflow)?
             }
-            _ => luma_plane - self.row_stride + min_row,
+            _ => luma_plane - row_stride + min_row,
         };
         if self.data.len() < needed {
             return Err(Error::FrameBuffer(format!(
@@ -178,8 +197,8 @@ impl<'a> Frame<'a> {
     /// Converts to an upright RGB image in one pass (format conversion and rotation together).
     pub fn to_rgb(&self) -> Result<RgbImage> {
         self.validate()?;
-        let (sw, sh) = (self.width as usize, self.height as usize);
-        let (dw, dh) = match self.rotation {
+        let (sw, sh) = (self.layout.width as usize, self.layout.height as usize);
+        let (dw, dh) = match self.layout.rotation {
             Rotation::R0 | Rotation::R180 => (sw, sh),
             Rotation::R90 | Rotation::R270 => (sh, sw),
         };
@@ -187,7 +206,7 @@ impl<'a> Frame<'a> {
         for dy in 0..dh {
             for dx in 0..dw {
                 // Source pixel that lands at (dx, dy) after rotating the buffer clockwise.
-                let (sx, sy) = match self.rotation {
+                let (sx, sy) = match self.layout.rotation {
                     Rotation::R0 => (dx, dy),
                     Rotation::R90 => (dy, sh - 1 - dx),
                     Rotation::R180 => (sw - 1 - dx, sh - 1 - dy),
@@ -208,25 +227,26 @@ impl<'a> Frame<'a> {
     /// RGB of source pixel (x, y); bounds were checked by `validate`.
     fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
         let d = self.data;
-        match self.format {
+        let l = &self.layout;
+        let (row_stride, chroma_stride) = (l.row_stride as usize, l.chroma_stride as usize);
+        let height = l.height as usize;
+        match l.format {
             PixelFormat::Rgb8 => {
-                let o = y * self.row_stride + x * 3;
+                let o = y * row_stride + x * 3;
                 [d[o], d[o + 1], d[o + 2]]
             }
             PixelFormat::Rgba8 => {
-                let o = y * self.row_stride + x * 4;
+                let o = y * row_stride + x * 4;
                 [d[o], d[o + 1], d[o + 2]]
             }
             PixelFormat::Bgra8 => {
-                let o = y * self.row_stride + x * 4;
+                let o = y * row_stride + x * 4;
                 [d[o + 2], d[o + 1], d[o]]
             }
             PixelFormat::Nv21 | PixelFormat::Nv12 => {
-                let luma = d[y * self.row_stride + x];
-                let c = self.row_stride * self.height as usize
-                    + (y / 2) * self.chroma_stride
-                    + (x / 2) * 2;
-                let (u, v) = if self.format == PixelFormat::Nv12 {
+                let luma = d[y * row_stride + x];
+                let c = row_stride * height + (y / 2) * chroma_stride + (x / 2) * 2;
+                let (u, v) = if l.format == PixelFormat::Nv12 {
                     (d[c], d[c + 1])
                 } else {
                     (d[c + 1], d[c])
@@ -234,10 +254,9 @@ impl<'a> Frame<'a> {
                 yuv_to_rgb(luma, u, v)
             }
             PixelFormat::I420 => {
-                let luma = d[y * self.row_stride + x];
-                let plane = self.chroma_stride * (self.height as usize / 2);
-                let c =
-                    self.row_stride * self.height as usize + (y / 2) * self.chroma_stride + x / 2;
+                let luma = d[y * row_stride + x];
+                let plane = chroma_stride * (height / 2);
+                let c = row_stride * height + (y / 2) * chroma_stride + x / 2;
                 yuv_to_rgb(luma, d[c], d[c + plane])
             }
         }

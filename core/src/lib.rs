@@ -16,15 +16,17 @@ pub mod manifest;
 pub mod rasp;
 pub mod seal;
 #[cfg(feature = "capture")]
-pub mod session;
-#[cfg(feature = "capture")]
+mod session;
 pub mod vision;
 pub mod y4m;
 
 #[cfg(feature = "capture")]
 pub use config::CaptureConfig;
 pub use error::{Error, ErrorCode, Result};
-pub use frame::{Frame, PixelFormat, RgbImage, Rotation};
+pub use frame::{Frame, FrameLayout, PixelFormat, RgbImage, Rotation};
+pub use liveness::{LivenessEvidence, LivenessMode};
+pub use rasp::{EnvironmentChecks, EnvironmentReport, PlatformSignals};
+pub use seal::{PublicKey, SealedCapture, SessionId};
 #[cfg(feature = "capture")]
 pub use session::{CaptureResult, CaptureSession, Guidance, Prompt, Step};
 #[cfg(feature = "capture")]

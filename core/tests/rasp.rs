@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use smartid_core::rasp::{
-    Action, Decision, FsRoot, Location, LocationPolicy, Platform, RaspConfig, RaspPolicy, Region,
-    StaticSignals, Threat, check_environment,
+    Action, BuildProperty, Decision, FsRoot, Location, LocationPolicy, Platform, RaspConfig,
+    RaspPolicy, Region, StaticSignals, Threat, check_environment,
 };
 
 fn tree(name: &str) -> FsRoot {
@@ -81,10 +81,7 @@ fn each_fixture_is_detected_by_its_check() {
 #[test]
 fn platform_signals_are_checked() {
     let props = |kv: &[(&str, &str)]| StaticSignals {
-        build_properties: kv
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        build_properties: kv.iter().map(|(k, v)| BuildProperty::new(*k, *v)).collect(),
         ..StaticSignals::default()
     };
     let emu = threats(
@@ -273,7 +270,7 @@ fn report_serialises_deterministically() {
             &RaspPolicy::mobile(),
             &RaspConfig::default(),
         );
-        serde_json::to_string(&r.to_json()).unwrap()
+        serde_json::to_string(&r).unwrap()
     };
     let a = run();
     assert_eq!(a, run());

@@ -5,11 +5,16 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use rand::SeedableRng;
-use smartid_core::seal::payload::{ModelRef, PAYLOAD_VERSION};
+use smartid_core::liveness::active::{ChallengeEvidence, ChallengeKind};
+use smartid_core::liveness::passive::PassiveEvidence;
+use smartid_core::liveness::{LivenessEvidence, LivenessMode};
+use smartid_core::rasp::{CheckPhase, CheckRun, Decision, EnvironmentReport, Platform};
+use smartid_core::seal::payload::PAYLOAD_VERSION;
 use smartid_core::seal::{
-    KeyPair, OpenError, OpenPolicy, Payload, PublicKey, SealedCapture, ServerKeyring, Template,
-    open_capture, seal_capture, seal_capture_with_rng,
+    KeyPair, ModelRef, OpenError, OpenPolicy, Payload, PublicKey, SealedCapture, ServerKeyring,
+    SessionId, Template, open_capture, seal_capture, seal_capture_with_rng,
 };
+use smartid_core::vision::{HeadPose, Quality};
 
 const NOW: u64 = 1_790_000_000;
 
@@ -18,12 +23,13 @@ fn template(seed: f32) -> Template {
     Template::new("faceplugin/fr_feature@0.0.1", v).unwrap()
 }
 
+/// A payload shaped like a real capture's: one blink, passive scores, a clean environment.
 fn payload(session_id: &[u8; 16], issued_at: u64) -> Payload {
     Payload {
         v: PAYLOAD_VERSION,
         sdk_version: "0.1.0".into(),
         platform: "linux".into(),
-        session_id: hex::encode(session_id),
+        session_id: SessionId::from_bytes(*session_id),
         issued_at,
         expires_at: issued_at + 600,
         template_model: "faceplugin/fr_feature@0.0.1".into(),
@@ -32,9 +38,52 @@ fn payload(session_id: &[u8; 16], issued_at: u64) -> Payload {
             id: "faceplugin/fr_feature@0.0.1".into(),
             sha256: "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581".into(),
         }],
-        liveness: serde_json::json!({"mode": "active", "challenges": ["blink"]}),
-        quality: serde_json::json!({"sharpness": 120.0}),
-        environment: serde_json::json!({"threats": []}),
+        liveness: LivenessEvidence {
+            mode: LivenessMode::Both,
+            test_mode: false,
+            challenges_asked: vec![ChallengeKind::Blink],
+            challenges: vec![ChallengeEvidence {
+                kind: ChallengeKind::Blink,
+                started_ms: 100,
+                action_frame: 42,
+                passed_frame: 43,
+                passed_ms: 1434,
+                peak: 33.0,
+            }],
+            passive: Some(PassiveEvidence {
+                samples: 4,
+                mean: 0.97,
+                min: 0.95,
+                threshold: 0.5,
+                live: true,
+            }),
+            identity_min_similarity: 0.81,
+            identity_checks: 4,
+            frames: 60,
+            detector_runs: 12,
+            duration_ms: 2000,
+        },
+        quality: Quality {
+            face_size: 0.4,
+            centre_offset: 0.05,
+            brightness: 120.0,
+            sharpness: 120.0,
+            pose: HeadPose::default(),
+            eyes_open: true,
+        },
+        environment: EnvironmentReport {
+            platform: Platform::Linux,
+            decision: Decision::Allow,
+            blocking: vec![],
+            findings: vec![],
+            attestation: None,
+            runs: vec![CheckRun {
+                phase: CheckPhase::Start,
+                at_ms: 0,
+                decision: Decision::Allow,
+                findings: 0,
+            }],
+        },
         test_mode: false,
     }
 }
@@ -70,7 +119,7 @@ fn round_trip() {
     let o = open(&ring, &c).unwrap();
     assert_eq!(o.template, template(7.0));
     assert_eq!(o.payload, payload(&sid, NOW - 10));
-    assert_eq!(o.session_id, sid);
+    assert_eq!(o.session_id, SessionId::from_bytes(sid));
     assert_eq!(o.key_id, "bank-2026-11");
 }
 
@@ -210,7 +259,7 @@ fn bad_keys_and_templates_are_refused_when_sealing() {
     assert!(Template::new("m", vec![]).is_err());
     let (_, pk) = server();
     let mut p = payload(&[1; 16], NOW);
-    p.session_id = "zz".into();
+    p.template_model = "another/model@1".into();
     assert!(seal_capture(&pk, &template(1.0), &p).is_err());
     // Key texts round-trip.
     let k = KeyPair::generate("k1").unwrap();
@@ -244,6 +293,9 @@ fn test_vectors() {
         "template_plain_hex": hex::encode(&*t.to_bytes()),
         "payload_plain": p,
     });
+    // Compare as the file stores it (f32 values print shortest-round-trip once written).
+    let vector: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(&vector).unwrap()).unwrap();
     if std::env::var_os("SMARTID_WRITE_VECTORS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, serde_json::to_string_pretty(&vector).unwrap() + "\n").unwrap();
@@ -269,5 +321,58 @@ fn test_vectors() {
     assert_eq!(
         hex::encode(&*o.template.to_bytes()),
         stored["template_plain_hex"].as_str().unwrap()
+    );
+}
+
+/// Anyone with the public key can seal anything: a payload whose fields do not have the documented
+/// types must not open, whatever its encryption.
+#[test]
+fn untyped_payload_fields_are_refused() {
+    use smartid_core::seal::seal_plaintexts_for_tests;
+    let (k, pk) = server();
+    let ring = ServerKeyring::new().with(k);
+    let sid = [0xab_u8; 16];
+    let good = serde_json::to_value(payload(&sid, NOW)).unwrap();
+    let mut rng = rand::rngs::ChaCha20Rng::seed_from_u64(7);
+    let open_json = |v: &serde_json::Value, rng: &mut rand::rngs::ChaCha20Rng| {
+        let c = seal_plaintexts_for_tests(
+            &pk,
+            &template(1.0).to_bytes(),
+            &serde_json::to_vec(v).unwrap(),
+            SessionId::from_bytes(sid),
+            rng,
+        )
+        .unwrap();
+        open(&ring, &c)
+    };
+    assert!(
+        open_json(&good, &mut rng).is_ok(),
+        "the well-typed payload opens"
+    );
+    let cases: [(&str, serde_json::Value); 6] = [
+        ("liveness", serde_json::json!("ok")),
+        ("environment", serde_json::json!(42)),
+        ("quality", serde_json::json!({"sharpness": "high"})),
+        ("test_mode", serde_json::json!("false")),
+        (
+            "session_id",
+            serde_json::json!(hex::encode(sid).to_uppercase()),
+        ),
+        ("issued_at", serde_json::json!(-5)),
+    ];
+    for (field, value) in cases {
+        let mut bad = good.clone();
+        bad[field] = value;
+        assert_eq!(
+            open_json(&bad, &mut rng).unwrap_err(),
+            OpenError::PayloadFormat,
+            "{field}"
+        );
+    }
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("environment");
+    assert_eq!(
+        open_json(&missing, &mut rng).unwrap_err(),
+        OpenError::PayloadFormat
     );
 }

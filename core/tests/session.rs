@@ -22,7 +22,7 @@ fn replay(
     Vec<Guidance>,
     Result<smartid_core::CaptureResult, smartid_core::Error>,
 ) {
-    let mut s = CaptureSession::new(engine(), cfg, desktop_environment()).unwrap();
+    let mut s = CaptureSession::new(engine(), cfg, desktop_checks()).unwrap();
     let mut out = Vec::new();
     for (i, f) in frames.iter().enumerate() {
         let g = s.push_rgb(f, t_ms(i)).unwrap();
@@ -202,8 +202,7 @@ fn strict_passive_threshold_suspects_a_spoof() {
 
 #[test]
 fn cancel_incomplete_and_bad_frames() {
-    let mut s =
-        CaptureSession::new(engine(), CaptureConfig::default(), desktop_environment()).unwrap();
+    let mut s = CaptureSession::new(engine(), CaptureConfig::default(), desktop_checks()).unwrap();
     assert_eq!(s.challenges().len(), 2, "random draw of the default count");
     // A malformed frame is an error for that frame only.
     let buf = [0u8; 10];
@@ -213,8 +212,8 @@ fn cancel_incomplete_and_bad_frames() {
     assert_eq!(err.code(), ErrorCode::FrameBuffer);
     let g = s.push_rgb(&carphone(0), 33).unwrap();
     assert_eq!(g.step, Step::Positioning);
-    let incomplete =
-        CaptureSession::new(engine(), CaptureConfig::default(), desktop_environment()).unwrap();
+    let mut incomplete =
+        CaptureSession::new(engine(), CaptureConfig::default(), desktop_checks()).unwrap();
     assert_eq!(
         incomplete.finish().unwrap_err().code(),
         ErrorCode::CaptureIncomplete
@@ -228,7 +227,7 @@ fn cancel_incomplete_and_bad_frames() {
         ..CaptureConfig::default()
     };
     assert_eq!(
-        CaptureSession::new(engine(), bad, desktop_environment())
+        CaptureSession::new(engine(), bad, desktop_checks())
             .unwrap_err()
             .code(),
         ErrorCode::ConfigInvalid
@@ -241,14 +240,13 @@ fn a_blocking_environment_fails_before_capture() {
     let root = FsRoot::at(
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rasp/frida"),
     );
-    let (report, _) = check_environment(
-        &root,
-        Platform::Android,
-        &StaticSignals::default(),
-        &RaspPolicy::mobile(),
-        &RaspConfig::default(),
-    );
-    let err = CaptureSession::new(engine(), CaptureConfig::default(), report).unwrap_err();
+    let checks = EnvironmentChecks::new(
+        std::sync::Arc::new(StaticSignals::default()),
+        RaspPolicy::mobile(),
+        RaspConfig::default(),
+    )
+    .with_root(root, Platform::Android);
+    let err = CaptureSession::new(engine(), CaptureConfig::default(), checks.into()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::EnvironmentBlocked);
     assert_eq!(
         err.to_string(),
@@ -266,9 +264,7 @@ fn a_capture_seals_and_opens_with_its_evidence() {
     let (_, result) = replay(cfg, &carphone_frames(0..30));
     let r = result.unwrap();
     let server = KeyPair::generate("k1").unwrap();
-    let sealed = r
-        .seal(&engine(), &server.public(), 1_790_000_000, 600)
-        .unwrap();
+    let sealed = r.seal(&server.public(), 1_790_000_000, 600).unwrap();
     let ring = ServerKeyring::new().with(server);
     let opened = open_capture(
         &ring,
@@ -281,8 +277,151 @@ fn a_capture_seals_and_opens_with_its_evidence() {
     assert_eq!(opened.template.values(), r.template.values());
     assert_eq!(opened.session_id, r.session_id);
     let p = &opened.payload;
-    assert_eq!(p.liveness["mode"], "passive");
+    assert_eq!(p.liveness.mode, LivenessMode::Passive);
+    assert_eq!(p.liveness, r.evidence);
+    assert_eq!(p.models, r.models);
     assert_eq!(p.models.len(), 5);
-    assert_eq!(p.environment, r.environment.to_json());
+    // The environment the payload carries is the capture's, plus the run just before sealing.
+    use smartid_core::rasp::CheckPhase;
+    let phases: Vec<CheckPhase> = p.environment.runs.iter().map(|r| r.phase).collect();
+    assert_eq!(phases.first(), Some(&CheckPhase::Start));
+    assert_eq!(phases.last(), Some(&CheckPhase::Seal));
+    assert_eq!(p.environment.runs.len(), r.environment.runs.len() + 1);
     assert!(!p.test_mode);
+}
+
+/// Platform signals whose instrumentation report can be switched on while a capture runs, as a
+/// hooking framework injected mid-capture would appear to the platform layer.
+#[derive(Default)]
+struct SwitchableSignals {
+    hooked: std::sync::atomic::AtomicBool,
+    calls: std::sync::atomic::AtomicU32,
+}
+
+impl smartid_core::PlatformSignals for SwitchableSignals {
+    fn instrumentation(&self) -> Vec<String> {
+        use std::sync::atomic::Ordering;
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.hooked.load(Ordering::SeqCst) {
+            vec!["frida-gadget".into()]
+        } else {
+            vec![]
+        }
+    }
+}
+
+/// The desktop policy (report everything) except hooking, which blocks, on this machine's files.
+fn hooking_blocks(
+    signals: std::sync::Arc<SwitchableSignals>,
+) -> std::sync::Arc<smartid_core::EnvironmentChecks> {
+    use smartid_core::rasp::*;
+    let policy = RaspPolicy {
+        hooking: Action::Block,
+        ..RaspPolicy::desktop()
+    };
+    std::sync::Arc::new(EnvironmentChecks::new(
+        signals,
+        policy,
+        RaspConfig::default(),
+    ))
+}
+
+#[test]
+fn the_session_rechecks_the_environment_at_random_moments() {
+    use smartid_core::rasp::CheckPhase;
+    let signals = std::sync::Arc::new(SwitchableSignals::default());
+    let mut s = CaptureSession::new(
+        engine(),
+        fixed(&[ChallengeKind::Blink]),
+        hooking_blocks(signals.clone()),
+    )
+    .unwrap();
+    for (i, f) in carphone_frames(0..120).iter().enumerate() {
+        if matches!(
+            s.push_rgb(f, t_ms(i)).unwrap().step,
+            Step::Done | Step::Failed
+        ) {
+            break;
+        }
+    }
+    let r = s.finish().unwrap();
+    let runs = &r.environment.runs;
+    assert_eq!(runs[0].phase, CheckPhase::Start);
+    assert_eq!(runs[0].at_ms, 0);
+    let during: Vec<u64> = runs
+        .iter()
+        .filter(|r| r.phase == CheckPhase::Capture)
+        .map(|r| r.at_ms)
+        .collect();
+    // ~3.5 s of recording at a 1 s mean interval, plus the step changes.
+    assert!(during.len() >= 3, "{during:?}");
+    assert!(during.windows(2).all(|w| w[0] <= w[1]), "{during:?}");
+    assert_eq!(
+        signals.calls.load(std::sync::atomic::Ordering::SeqCst) as usize,
+        runs.len(),
+        "every run asked the platform layer"
+    );
+}
+
+#[test]
+fn a_hook_that_appears_mid_capture_fails_it() {
+    let signals = std::sync::Arc::new(SwitchableSignals::default());
+    let mut s = CaptureSession::new(
+        engine(),
+        fixed(&[ChallengeKind::Blink]),
+        hooking_blocks(signals.clone()),
+    )
+    .unwrap();
+    let mut last = None;
+    for (i, f) in carphone_frames(0..120).iter().enumerate() {
+        if i == 20 {
+            signals
+                .hooked
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let g = s.push_rgb(f, t_ms(i)).unwrap();
+        let end = matches!(g.step, Step::Done | Step::Failed);
+        last = Some((i, g));
+        if end {
+            break;
+        }
+    }
+    let (at, g) = last.unwrap();
+    assert_eq!(g.error_code, Some(ErrorCode::EnvironmentBlocked));
+    // Caught within the longest random interval (1.5 s ≈ 45 frames) of the injection.
+    assert!((20..20 + 46).contains(&at), "failed at frame {at}");
+    let err = s.finish().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::EnvironmentBlocked);
+    assert_eq!(
+        err.to_string(),
+        "the device environment is not trusted (hooking)"
+    );
+}
+
+#[test]
+fn a_hook_that_appears_after_the_capture_blocks_sealing() {
+    let signals = std::sync::Arc::new(SwitchableSignals::default());
+    let cfg = CaptureConfig {
+        liveness: LivenessMode::Passive,
+        ..CaptureConfig::default()
+    };
+    let mut s = CaptureSession::new(engine(), cfg, hooking_blocks(signals.clone())).unwrap();
+    for (i, f) in carphone_frames(0..40).iter().enumerate() {
+        if matches!(
+            s.push_rgb(f, t_ms(i)).unwrap().step,
+            Step::Done | Step::Failed
+        ) {
+            break;
+        }
+    }
+    let r = s.finish().unwrap();
+    let server = smartid_core::seal::KeyPair::generate("k1").unwrap();
+    assert!(r.seal(&server.public(), 1_790_000_000, 600).is_ok());
+    signals
+        .hooked
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = r.seal(&server.public(), 1_790_000_000, 600).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::EnvironmentBlocked);
+    // And the result is taken once.
+    assert_eq!(s.finish().unwrap_err().code(), ErrorCode::CaptureConsumed);
 }

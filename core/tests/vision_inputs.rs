@@ -137,8 +137,8 @@ fn padded_strides_are_honoured() {
         padded[dst..dst + wu].copy_from_slice(&data[src..src + wu]);
     }
     let mut frame = Frame::packed(&padded, w, h, PixelFormat::Nv21);
-    frame.row_stride = stride;
-    frame.chroma_stride = stride;
+    frame.layout.row_stride = stride as u32;
+    frame.layout.chroma_stride = stride as u32;
     let a = frame.to_rgb().unwrap();
     let b = Frame::packed(&data, w, h, PixelFormat::Nv21)
         .to_rgb()
@@ -179,10 +179,10 @@ fn malformed_frames_get_typed_errors() {
         ErrorCode::FrameBuffer
     );
     let mut short_stride = Frame::packed(&buf, 64, 48, PixelFormat::Rgb8);
-    short_stride.row_stride = 100;
+    short_stride.layout.row_stride = 100;
     assert_eq!(code(short_stride), ErrorCode::FrameBuffer);
     let mut big_stride = Frame::packed(&buf, 64, 48, PixelFormat::Rgb8);
-    big_stride.row_stride = usize::MAX / 2;
+    big_stride.layout.row_stride = u32::MAX / 2;
     assert!(big_stride.to_rgb().is_err());
     assert_eq!(
         PixelFormat::parse("yuyv").unwrap_err().code(),

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use smartid_core::vision::embedder::Embedding;
+use smartid_core::vision::Embedding;
 
 fn pt(v: &serde_json::Value) -> (f32, f32) {
     (v[0].as_f64().unwrap() as f32, v[1].as_f64().unwrap() as f32)

@@ -13,13 +13,13 @@ fuzz_target!(|data: &[u8]| {
     let formats = [PixelFormat::Rgb8, PixelFormat::Rgba8, PixelFormat::Bgra8, PixelFormat::Nv21, PixelFormat::Nv12, PixelFormat::I420];
     let format = formats[data[4] as usize % formats.len()];
     let rotation = [Rotation::R0, Rotation::R90, Rotation::R180, Rotation::R270][data[5] as usize % 4];
-    let pad = data[6] as usize;
+    let pad = data[6] as u32;
     let body = &data[8..];
     let mut frame = Frame::packed(body, w, h, format).with_rotation(rotation);
-    frame.row_stride += pad;
-    frame.chroma_stride += pad / 2;
+    frame.layout.row_stride = frame.layout.row_stride.saturating_add(pad);
+    frame.layout.chroma_stride = frame.layout.chroma_stride.saturating_add(pad / 2);
     if data[7] & 1 == 1 {
-        frame.row_stride = usize::MAX / (1 + data[7] as usize);
+        frame.layout.row_stride = u32::MAX / (1 + data[7] as u32);
     }
     if let Ok(rgb) = frame.to_rgb() {
         assert_eq!(rgb.as_bytes().len(), w as usize * h as usize * 3);

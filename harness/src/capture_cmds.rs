@@ -6,14 +6,15 @@ use std::sync::Arc;
 use smartid_core::liveness::LivenessMode;
 use smartid_core::liveness::active::ChallengeKind;
 use smartid_core::rasp::{
-    DesktopSignals, EnvironmentReport, FsRoot, Platform, RaspConfig, RaspPolicy, check_environment,
+    DesktopSignals, EnvironmentChecks, EnvironmentReport, FsRoot, Platform, RaspConfig, RaspPolicy,
+    check_environment,
 };
 use smartid_core::seal::{KeyPair, OpenPolicy, ServerKeyring, open_capture};
 use smartid_core::{CaptureConfig, CaptureResult, CaptureSession, Engine, Step};
 
 use crate::AnyResult;
 use crate::frames::load_frames;
-use crate::keys::{hex_id, now_unix};
+use crate::keys::now_unix;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum PolicyName {
@@ -23,17 +24,30 @@ pub enum PolicyName {
     Desktop,
 }
 
+fn policy_for(policy: Option<PolicyName>) -> RaspPolicy {
+    match policy {
+        Some(PolicyName::Mobile) => RaspPolicy::mobile(),
+        Some(PolicyName::Desktop) => RaspPolicy::desktop(),
+        None => RaspPolicy::for_platform(Platform::current()),
+    }
+}
+
+/// The checks a harness session runs itself: this machine, the desktop signals, the default policy.
+pub fn session_checks() -> Arc<EnvironmentChecks> {
+    Arc::new(EnvironmentChecks::new(
+        Arc::new(DesktopSignals),
+        policy_for(None),
+        RaspConfig::default(),
+    ))
+}
+
 pub fn run_env(
     root: Option<&Path>,
     policy: Option<PolicyName>,
 ) -> (EnvironmentReport, std::time::Duration) {
     let fs = root.map(FsRoot::at).unwrap_or_else(FsRoot::system);
     let platform = Platform::current();
-    let policy = match policy {
-        Some(PolicyName::Mobile) => RaspPolicy::mobile(),
-        Some(PolicyName::Desktop) => RaspPolicy::desktop(),
-        None => RaspPolicy::for_platform(platform),
-    };
+    let policy = policy_for(policy);
     check_environment(
         &fs,
         platform,
@@ -73,7 +87,7 @@ pub fn env(root: Option<&Path>, policy: Option<PolicyName>, json: bool) -> AnyRe
 }
 
 /// The liveness evidence of a capture, for people.
-fn print_evidence(ev: &smartid_core::session::LivenessEvidence, indent: &str) {
+fn print_evidence(ev: &smartid_core::LivenessEvidence, indent: &str) {
     for c in &ev.challenges {
         println!(
             "{indent}challenge {:<10} action at frame {}, passed at frame {}",
@@ -145,13 +159,13 @@ fn parse_challenges(s: &str) -> AnyResult<Vec<ChallengeKind>> {
 pub fn replay(
     engine: Arc<Engine>,
     cfg: CaptureConfig,
-    env: EnvironmentReport,
+    checks: Arc<EnvironmentChecks>,
     input: &Path,
     fps: f64,
     quiet: bool,
 ) -> AnyResult<smartid_core::Result<CaptureResult>> {
     let frames = load_frames(input)?;
-    let mut session = CaptureSession::new(engine, cfg, env)?;
+    let mut session = CaptureSession::new(engine, cfg, checks)?;
     if !quiet {
         let asked: Vec<&str> = session.challenges().iter().map(|c| c.name()).collect();
         println!(
@@ -207,12 +221,11 @@ pub fn capture(models: &Path, a: CaptureArgs) -> AnyResult {
         fixed_challenges: fixed,
         ..CaptureConfig::default()
     };
-    let (env, _) = run_env(None, None);
-    match replay(engine.clone(), cfg, env, &input, a.fps, a.json)? {
+    match replay(engine, cfg, session_checks(), &input, a.fps, a.json)? {
         Ok(r) => {
             if let Some(pk_file) = &a.seal_to {
                 let pk = smartid_core::seal::PublicKey::parse(&std::fs::read_to_string(pk_file)?)?;
-                let sealed = r.seal(&engine, &pk, now_unix(), 600)?;
+                let sealed = r.seal(&pk, now_unix(), 600)?;
                 std::fs::create_dir_all(&a.out)?;
                 std::fs::write(a.out.join("template.txt"), &sealed.template)?;
                 std::fs::write(a.out.join("payload.txt"), &sealed.payload)?;
@@ -227,7 +240,7 @@ pub fn capture(models: &Path, a: CaptureArgs) -> AnyResult {
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "result": "success",
-                        "session_id": hex_id(&r.session_id),
+                        "session_id": r.session_id.to_hex(),
                         "template_frame": r.template_frame,
                         "template_model": r.template.model_id(),
                         "template_dim": r.template.values().len(),
@@ -306,7 +319,7 @@ pub fn demo(models: &Path) -> AnyResult {
         fixed_challenges: Some(vec![ChallengeKind::Blink]),
         ..CaptureConfig::default()
     };
-    let result = replay(engine.clone(), cfg, env, &frames, 29.97, true)?
+    let result = replay(engine.clone(), cfg, session_checks(), &frames, 29.97, true)?
         .map_err(|e| format!("capture failed ({}): {e}", e.code().as_u16()))?;
     print_evidence(&result.evidence, "   ");
     println!(
@@ -318,7 +331,7 @@ pub fn demo(models: &Path) -> AnyResult {
 
     println!("5. seal for the server (HPKE X25519 / HKDF-SHA256 / AES-256-GCM)");
     let now = now_unix();
-    let sealed = result.seal(&engine, &server.public(), now, 600)?;
+    let sealed = result.seal(&server.public(), now, 600)?;
     println!(
         "   template: {} chars  {}...",
         sealed.template.len(),
@@ -343,8 +356,7 @@ pub fn demo(models: &Path) -> AnyResult {
     let same = opened.template.values() == result.template.values();
     println!(
         "   session {} opened with key {}; template intact: {same}",
-        hex_id(&opened.session_id),
-        opened.key_id
+        opened.session_id, opened.key_id
     );
     println!(
         "   payload: sdk {}, platform {}, test_mode {}, expires in {} s",

@@ -70,7 +70,7 @@ pub fn open(key: &Path, template: &str, payload: &str) -> AnyResult {
     )
     .map_err(|e| format!("refused ({}): {e}", e.http_code()))?;
     println!("key id:     {}", opened.key_id);
-    println!("session id: {}", hex_id(&opened.session_id));
+    println!("session id: {}", opened.session_id);
     println!(
         "template:   model {}, {} values, L2 norm {:.3}",
         opened.template.model_id(),
@@ -88,8 +88,4 @@ pub fn open(key: &Path, template: &str, payload: &str) -> AnyResult {
         serde_json::to_string_pretty(&opened.payload)?
     );
     Ok(())
-}
-
-pub fn hex_id(id: &[u8]) -> String {
-    id.iter().map(|b| format!("{b:02x}")).collect()
 }

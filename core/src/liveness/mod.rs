@@ -25,3 +25,21 @@ impl LivenessMode {
         matches!(self, Self::Passive | Self::Both)
     }
 }
+
+/// How a capture proved liveness; goes sealed into the payload, so its shape is part of the payload
+/// format (docs/payload-format.md). Every field is the device's claim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LivenessEvidence {
+    pub mode: LivenessMode,
+    /// True when the challenges were fixed for a replay (desktop harness): not a live capture.
+    pub test_mode: bool,
+    pub challenges_asked: Vec<active::ChallengeKind>,
+    pub challenges: Vec<active::ChallengeEvidence>,
+    pub passive: Option<passive::PassiveEvidence>,
+    /// Lowest similarity between the positioning face and any later check.
+    pub identity_min_similarity: f32,
+    pub identity_checks: u32,
+    pub frames: u64,
+    pub detector_runs: u64,
+    pub duration_ms: u64,
+}

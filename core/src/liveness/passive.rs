@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Aggregate of the sampled anti-spoof scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PassiveEvidence {
-    pub samples: usize,
+    pub samples: u32,
     pub mean: f32,
     pub min: f32,
     pub threshold: f32,
@@ -27,8 +27,8 @@ impl PassiveLiveness {
         }
     }
 
-    pub fn samples(&self) -> usize {
-        self.scores.len()
+    pub fn samples(&self) -> u32 {
+        self.scores.len().try_into().unwrap_or(u32::MAX)
     }
 
     /// `None` until there is at least one sample.
@@ -39,7 +39,7 @@ impl PassiveLiveness {
         let mean = self.scores.iter().sum::<f32>() / self.scores.len() as f32;
         let min = self.scores.iter().copied().fold(f32::MAX, f32::min);
         Some(PassiveEvidence {
-            samples: self.scores.len(),
+            samples: self.samples(),
             mean,
             min,
             threshold,

@@ -1,6 +1,7 @@
 //! Instrumentation in the process: Frida (agent, gadget, its threads, a listening frida-server),
 //! Substrate and Xposed traces; on Apple the dyld image list.
 
+use super::signals::PlatformSignals;
 use super::{Finding, FsRoot, Platform, Severity, Threat};
 
 /// Library names that only instrumentation frameworks load (lower-case substrings).
@@ -30,8 +31,22 @@ const HOOK_SYMBOLS: &[&str] = &["frida_agent_main", "MSHookFunction"];
 /// frida-server's default port (27042 = 0x69A2), listening.
 const FRIDA_PORT_HEX: &str = ":69A2";
 
-pub fn check(root: &FsRoot, platform: Platform) -> Vec<Finding> {
+pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -> Vec<Finding> {
     let mut out = Vec::new();
+    for name in signals.instrumentation() {
+        // The platform names what it found; keep it short and printable (it goes into the payload).
+        let name: String = name
+            .chars()
+            .filter(|c| c.is_ascii_graphic() || *c == ' ')
+            .take(64)
+            .collect();
+        out.push(Finding::new(
+            Threat::Hooking,
+            Severity::Critical,
+            "hooking.platform",
+            format!("instrumentation reported by the platform: {name}"),
+        ));
+    }
     if platform.has_procfs() {
         if let Some(maps) = root.read("/proc/self/maps") {
             let mut seen = std::collections::BTreeSet::new();

@@ -15,12 +15,13 @@ pub mod root;
 pub mod signals;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 pub use location::{Location, LocationPolicy, Region};
-pub use signals::{DesktopSignals, PlatformSignals, StaticSignals};
+pub use signals::{BuildProperty, DesktopSignals, PlatformSignals, StaticSignals};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -260,23 +261,141 @@ pub enum Decision {
     Block,
 }
 
-/// The result of the checks. Deterministic: findings sorted, no timestamps, so equal environments give
-/// byte-identical JSON in the payload.
+/// The result of the checks. Deterministic: findings sorted, times on the session's frame clock, so
+/// equal environments and frames give byte-identical JSON in the payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnvironmentReport {
     pub platform: Platform,
     pub decision: Decision,
     /// Threats whose policy is `block` and that were found.
     pub blocking: Vec<Threat>,
-    /// Findings whose policy is `block` or `report`.
+    /// Findings whose policy is `block` or `report`, over every run.
     pub findings: Vec<Finding>,
     /// Attestation token from the platform (Play Integrity / App Attest), for the server to verify.
     pub attestation: Option<String>,
+    /// When the checks ran in the session (start, during the capture, before sealing).
+    #[serde(default)]
+    pub runs: Vec<CheckRun>,
+}
+
+/// The moment of a capture at which the checks ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckPhase {
+    /// Before the first frame (`CaptureSession::new`).
+    Start,
+    /// During the capture, at unpredictable moments and at every step change.
+    Capture,
+    /// Just before the result is sealed.
+    Seal,
+}
+
+/// One run of the checks within a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRun {
+    pub phase: CheckPhase,
+    /// Session time in ms (frame clock, 0 = first frame) when the checks ran.
+    pub at_ms: u64,
+    pub decision: Decision,
+    /// Findings this run saw (after the policy).
+    pub findings: u32,
 }
 
 impl EnvironmentReport {
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    /// Folds a later run into this report: findings and blocking threats accumulate (a threat seen
+    /// once stays on record), the decision is the worst seen, the newest attestation token wins.
+    pub fn merge(&mut self, later: EnvironmentReport, run: CheckRun) {
+        self.findings.extend(later.findings);
+        self.findings.sort();
+        self.findings.dedup();
+        self.blocking.extend(later.blocking);
+        self.blocking.sort();
+        self.blocking.dedup();
+        if later.decision == Decision::Block {
+            self.decision = Decision::Block;
+        }
+        if later.attestation.is_some() {
+            self.attestation = later.attestation;
+        }
+        self.runs.push(run);
+    }
+
+    /// The blocking threats as text for an error message (`hooking, debugger`).
+    pub fn blocking_names(&self) -> String {
+        self.blocking
+            .iter()
+            .map(|t| {
+                serde_json::to_value(t)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Everything the checks need, owned by a capture session so it can run them itself: at the start,
+/// during the capture and before sealing. A caller cannot hand a session a report it made up.
+#[derive(Clone)]
+pub struct EnvironmentChecks {
+    root: FsRoot,
+    platform: Platform,
+    signals: Arc<dyn PlatformSignals>,
+    policy: RaspPolicy,
+    config: RaspConfig,
+}
+
+impl std::fmt::Debug for EnvironmentChecks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnvironmentChecks")
+            .field("platform", &self.platform)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EnvironmentChecks {
+    /// This device's files and platform, with the platform layer's signals.
+    pub fn new(signals: Arc<dyn PlatformSignals>, policy: RaspPolicy, config: RaspConfig) -> Self {
+        Self {
+            root: FsRoot::system(),
+            platform: Platform::current(),
+            signals,
+            policy,
+            config,
+        }
+    }
+
+    /// The default policy of this platform (mobile: block; desktop: report).
+    pub fn for_this_platform(signals: Arc<dyn PlatformSignals>) -> Self {
+        Self::new(
+            signals,
+            RaspPolicy::for_platform(Platform::current()),
+            RaspConfig::default(),
+        )
+    }
+
+    /// Checks a fixture tree as if it were `platform` (tests, `smartid env --root`).
+    pub fn with_root(mut self, root: FsRoot, platform: Platform) -> Self {
+        self.root = root;
+        self.platform = platform;
+        self
+    }
+
+    pub fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    /// Runs every check once.
+    pub fn run(&self) -> EnvironmentReport {
+        check_environment(
+            &self.root,
+            self.platform,
+            self.signals.as_ref(),
+            &self.policy,
+            &self.config,
+        )
+        .0
     }
 }
 
@@ -291,7 +410,7 @@ pub fn check_environment(
     let start = Instant::now();
     let mut all = Vec::new();
     all.extend(debugger::check(root, platform));
-    all.extend(hooking::check(root, platform));
+    all.extend(hooking::check(root, platform, signals));
     all.extend(root::check(root, platform, signals));
     all.extend(emulator::check(root, platform, signals));
     all.extend(network::check(root, platform, signals));
@@ -320,6 +439,7 @@ pub fn check_environment(
         blocking,
         findings,
         attestation: signals.attestation_token(),
+        runs: Vec::new(),
     };
     (report, start.elapsed())
 }

@@ -4,10 +4,32 @@ use serde::{Deserialize, Serialize};
 
 use super::location::Location;
 
-/// Every method has a "don't know" default, so a platform implements what it can.
+/// One Android system property (`ro.debuggable` = `1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildProperty {
+    pub key: String,
+    pub value: String,
+}
+
+impl BuildProperty {
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// Every method has a "don't know" default, so a platform implements what it can. The session calls
+/// these at the start, again at unpredictable moments during the capture, and just before sealing.
 pub trait PlatformSignals: Send + Sync {
     /// Android system properties (`ro.debuggable`, `ro.build.tags`, …); empty elsewhere.
-    fn build_properties(&self) -> Vec<(String, String)> {
+    fn build_properties(&self) -> Vec<BuildProperty> {
+        Vec::new()
+    }
+    /// Instrumentation frameworks the platform layer found with what only it can see (Android: Xposed
+    /// or LSPosed classes, hooked stack frames; iOS: swizzled Objective-C methods). Short names only.
+    fn instrumentation(&self) -> Vec<String> {
         Vec::new()
     }
     /// The current location with the OS's mock flag, if the app has permission.
@@ -64,7 +86,8 @@ fn redact_proxy(url: &str) -> String {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StaticSignals {
-    pub build_properties: Vec<(String, String)>,
+    pub build_properties: Vec<BuildProperty>,
+    pub instrumentation: Vec<String>,
     pub location: Option<Location>,
     pub vpn_active: Option<bool>,
     pub proxy: Option<String>,
@@ -73,8 +96,11 @@ pub struct StaticSignals {
 }
 
 impl PlatformSignals for StaticSignals {
-    fn build_properties(&self) -> Vec<(String, String)> {
+    fn build_properties(&self) -> Vec<BuildProperty> {
         self.build_properties.clone()
+    }
+    fn instrumentation(&self) -> Vec<String> {
+        self.instrumentation.clone()
     }
     fn location(&self) -> Option<Location> {
         self.location
@@ -94,8 +120,8 @@ impl PlatformSignals for StaticSignals {
 }
 
 /// Looks up one property.
-pub fn prop(props: &[(String, String)], key: &str) -> Option<String> {
-    props.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+pub fn prop(props: &[BuildProperty], key: &str) -> Option<String> {
+    props.iter().find(|p| p.key == key).map(|p| p.value.clone())
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::keys::{Kem, PublicKey, ServerKeyring};
-use super::payload::{PAYLOAD_VERSION, Payload};
+use super::payload::{PAYLOAD_VERSION, Payload, SessionId};
 use super::template::Template;
 use super::{OpenError, SealError};
 
@@ -37,7 +37,7 @@ pub const MAX_SEALED_TEXT: usize = 256 * 1024;
 pub struct SealedCapture {
     pub template: String,
     pub payload: String,
-    pub session_id: [u8; 16],
+    pub session_id: SessionId,
 }
 
 /// Clock rules for opening.
@@ -62,7 +62,7 @@ impl Default for OpenPolicy {
 #[derive(Debug)]
 pub struct CaptureOpened {
     pub key_id: String,
-    pub session_id: [u8; 16],
+    pub session_id: SessionId,
     pub template: Template,
     pub payload: Payload,
 }
@@ -136,47 +136,85 @@ pub fn seal_capture(
     template: &Template,
     payload: &Payload,
 ) -> Result<SealedCapture, SealError> {
-    seal_capture_with_rng(pk, template, payload, &mut rand::rng())
+    seal_with_rng(pk, template, payload, &mut rand::rng())
 }
 
-/// Seals with a given RNG (deterministic test vectors use a seeded one; production uses
-/// [`seal_capture`]).
+/// Seals with a given RNG: deterministic test vectors only (feature `test-support`). Production seals
+/// with [`seal_capture`].
+#[cfg(feature = "test-support")]
 pub fn seal_capture_with_rng(
     pk: &PublicKey,
     template: &Template,
     payload: &Payload,
     rng: &mut impl rand::CryptoRng,
 ) -> Result<SealedCapture, SealError> {
-    let sid = hex::decode(&payload.session_id).map_err(|_| SealError::PayloadEncoding)?;
-    let session_id: [u8; 16] = sid.try_into().map_err(|_| SealError::PayloadEncoding)?;
+    seal_with_rng(pk, template, payload, rng)
+}
+
+fn seal_with_rng(
+    pk: &PublicKey,
+    template: &Template,
+    payload: &Payload,
+    rng: &mut impl rand::CryptoRng,
+) -> Result<SealedCapture, SealError> {
     if payload.template_model != template.model_id() {
         return Err(SealError::Template(
             "payload names another model than the template",
         ));
     }
+    let payload_json =
+        Zeroizing::new(serde_json::to_vec(payload).map_err(|_| SealError::PayloadEncoding)?);
+    seal_plaintexts(
+        pk,
+        &template.to_bytes(),
+        &payload_json,
+        payload.session_id,
+        rng,
+    )
+}
+
+/// Seals arbitrary plaintexts as a template and a payload: what anyone holding the public key can do.
+/// Tests and fuzzing use it to show the opening side refuses well-sealed nonsense (feature
+/// `test-support`).
+#[cfg(feature = "test-support")]
+pub fn seal_plaintexts_for_tests(
+    pk: &PublicKey,
+    template: &[u8],
+    payload: &[u8],
+    session_id: SessionId,
+    rng: &mut impl rand::CryptoRng,
+) -> Result<SealedCapture, SealError> {
+    seal_plaintexts(pk, template, payload, session_id, rng)
+}
+
+fn seal_plaintexts(
+    pk: &PublicKey,
+    template_bytes: &[u8],
+    payload_bytes: &[u8],
+    session_id: SessionId,
+    rng: &mut impl rand::CryptoRng,
+) -> Result<SealedCapture, SealError> {
+    let sid = session_id.as_bytes();
     let kid = pk.key_id();
     let (enc, mut ctx) = hpke::setup_sender_with_rng::<Aead, Kdf, Kem>(
         &OpModeS::Base,
         pk.hpke(),
-        &info(kid, &session_id),
+        &info(kid, sid),
         rng,
     )
     .map_err(|_| SealError::EncryptionFailed)?;
     let enc = enc.to_bytes();
 
-    let template_bytes = template.to_bytes();
-    let mut t_env = clear_part(KIND_TEMPLATE, kid, &session_id, &enc);
+    let mut t_env = clear_part(KIND_TEMPLATE, kid, sid, &enc);
     let t_ct = ctx
-        .seal(&template_bytes, &t_env)
+        .seal(template_bytes, &t_env)
         .map_err(|_| SealError::EncryptionFailed)?;
     t_env.extend_from_slice(&t_ct);
 
-    let payload_json =
-        Zeroizing::new(serde_json::to_vec(payload).map_err(|_| SealError::PayloadEncoding)?);
-    let mut p_env = clear_part(KIND_PAYLOAD, kid, &session_id, &enc);
+    let mut p_env = clear_part(KIND_PAYLOAD, kid, sid, &enc);
     let p_aad = [p_env.as_slice(), &Sha256::digest(&t_env)].concat();
     let p_ct = ctx
-        .seal(&payload_json, &p_aad)
+        .seal(payload_bytes, &p_aad)
         .map_err(|_| SealError::EncryptionFailed)?;
     p_env.extend_from_slice(&p_ct);
 
@@ -241,7 +279,7 @@ pub fn open_capture(
     if payload.v != PAYLOAD_VERSION {
         return Err(OpenError::UnknownVersion(payload.v.min(255) as u8));
     }
-    if payload.session_id != hex::encode(t.session_id)
+    if payload.session_id != SessionId::from_bytes(t.session_id)
         || payload.template_model != template.model_id()
     {
         return Err(OpenError::PayloadMismatch);
@@ -249,7 +287,7 @@ pub fn open_capture(
     check_clock(&payload, now, policy)?;
     Ok(CaptureOpened {
         key_id: t.key_id.to_string(),
-        session_id: t.session_id,
+        session_id: SessionId::from_bytes(t.session_id),
         template,
         payload,
     })

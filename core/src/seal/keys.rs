@@ -111,7 +111,9 @@ impl KeyPair {
         })
     }
 
-    /// Deterministic key pair from input keying material (RFC 9180 DeriveKeyPair): test vectors only.
+    /// Deterministic key pair from input keying material (RFC 9180 DeriveKeyPair): test vectors only
+    /// (feature `test-support`).
+    #[cfg(feature = "test-support")]
     pub fn derive(kid: &str, ikm: &[u8]) -> Result<Self, SealError> {
         validate_key_id(kid)?;
         let (sk, pk) = Kem::derive_keypair(ikm);

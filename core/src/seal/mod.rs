@@ -8,11 +8,11 @@ pub mod keys;
 pub mod payload;
 pub mod template;
 
-pub use envelope::{
-    CaptureOpened, OpenPolicy, SealedCapture, open_capture, seal_capture, seal_capture_with_rng,
-};
+pub use envelope::{CaptureOpened, OpenPolicy, SealedCapture, open_capture, seal_capture};
+#[cfg(feature = "test-support")]
+pub use envelope::{seal_capture_with_rng, seal_plaintexts_for_tests};
 pub use keys::{KeyPair, PublicKey, ServerKeyring};
-pub use payload::Payload;
+pub use payload::{ModelRef, Payload, SessionId};
 pub use template::Template;
 
 /// Why a sealed capture was refused. Each maps to one of the enrollment API's response codes
@@ -82,4 +82,19 @@ pub enum SealError {
     Template(&'static str),
     #[error("encryption failed")]
     EncryptionFailed,
+}
+
+impl SealError {
+    /// The stable SDK code (7xxx, docs/error-codes.md).
+    pub fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode as C;
+        match self {
+            SealError::InvalidPublicKey => C::InvalidPublicKey,
+            SealError::InvalidPrivateKey => C::InvalidPrivateKey,
+            SealError::InvalidKeyId => C::InvalidKeyId,
+            SealError::PayloadEncoding => C::PayloadEncoding,
+            SealError::Template(_) => C::TemplateInvalid,
+            SealError::EncryptionFailed => C::EncryptionFailed,
+        }
+    }
 }

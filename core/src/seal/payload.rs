@@ -1,9 +1,80 @@
-//! The metadata payload: JSON describing how, when and on what the template was captured.
+//! The metadata payload: typed JSON describing how, when and on what the template was captured.
+//!
+//! Every field is a claim of the device (docs/payload-format.md says which ones a server can verify).
+//! Typed on both sides: a payload whose `liveness`, `quality` or `environment` does not have the
+//! documented shape does not open (`OpenError::PayloadFormat`).
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::liveness::LivenessEvidence;
+use crate::rasp::EnvironmentReport;
+use crate::vision::Quality;
 
 /// Payload schema version; `open_capture` rejects any other.
 pub const PAYLOAD_VERSION: u32 = 1;
+
+/// A capture's identity: 16 random bytes from the device's CSPRNG, lowercase hex in text.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId([u8; 16]);
+
+impl SessionId {
+    /// A fresh id from a cryptographic RNG.
+    pub fn random(rng: &mut impl rand::CryptoRng) -> Self {
+        let mut id = [0u8; 16];
+        rng.fill_bytes(&mut id);
+        Self(id)
+    }
+
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// Parses 32 hex digits (either case).
+    pub fn parse_hex(text: &str) -> Option<Self> {
+        let bytes = hex::decode(text).ok()?;
+        Some(Self(bytes.try_into().ok()?))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({})", self.to_hex())
+    }
+}
+
+impl Serialize for SessionId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        // Lowercase only: one capture, one spelling (the header carries the bytes).
+        if text.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(serde::de::Error::custom("session id must be lowercase hex"));
+        }
+        Self::parse_hex(&text)
+            .ok_or_else(|| serde::de::Error::custom("session id must be 32 hex digits"))
+    }
+}
 
 /// Identifies a model that took part, so a server can refuse templates from models it does not accept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,20 +91,20 @@ pub struct Payload {
     pub sdk_version: String,
     /// `android`, `ios`, `linux`, `macos`, … (from the build target).
     pub platform: String,
-    /// 16 random bytes as lowercase hex; equals the session id in both sealed headers.
-    pub session_id: String,
+    /// Equals the session id in both sealed headers.
+    pub session_id: SessionId,
     /// Unix seconds.
     pub issued_at: u64,
     pub expires_at: u64,
     /// Model id of the embedding inside the template.
     pub template_model: String,
     pub models: Vec<ModelRef>,
-    /// Liveness evidence (mode, challenges, scores); shape defined by the capture session.
-    pub liveness: serde_json::Value,
+    /// Liveness evidence (mode, challenges, scores).
+    pub liveness: LivenessEvidence,
     /// Quality of the frame the template came from.
-    pub quality: serde_json::Value,
-    /// RASP environment report.
-    pub environment: serde_json::Value,
+    pub quality: Quality,
+    /// RASP environment report, with every run of the checks during the capture.
+    pub environment: EnvironmentReport,
     /// True when the capture was replayed with fixed challenges (desktop harness): servers should refuse
     /// it in production.
     pub test_mode: bool,
@@ -42,11 +113,4 @@ pub struct Payload {
 /// The platform this build runs on, for [`Payload::platform`].
 pub fn current_platform() -> &'static str {
     std::env::consts::OS
-}
-
-/// A fresh session id from a cryptographic RNG.
-pub fn new_session_id(rng: &mut impl rand::CryptoRng) -> [u8; 16] {
-    let mut id = [0u8; 16];
-    rng.fill_bytes(&mut id);
-    id
 }

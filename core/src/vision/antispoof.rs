@@ -24,10 +24,6 @@ impl AntiSpoof {
         })
     }
 
-    pub fn spec(&self) -> &AntiSpoofSpec {
-        &self.spec
-    }
-
     /// Probability that the face in `detector_box` is a live person (not a print or a screen).
     pub fn live_probability(&self, img: &RgbImage, detector_box: &BoxF) -> Result<f32> {
         let (w, h) = (img.width() as f32, img.height() as f32);

@@ -84,10 +84,6 @@ impl Embedder {
         })
     }
 
-    pub fn spec(&self) -> &EmbedderSpec {
-        &self.spec
-    }
-
     /// The face warped onto the template (also used for the sharpness measure).
     pub fn align(&self, img: &RgbImage, points: &[Point; 5]) -> Result<RgbImage> {
         let template = self.spec.template_points.map(|[x, y]| Point::new(x, y));

@@ -42,10 +42,6 @@ impl EyeClassifier {
         })
     }
 
-    pub fn spec(&self) -> &EyeStateSpec {
-        &self.spec
-    }
-
     pub fn run(&self, img: &RgbImage, mesh: &MeshResult, lm: &MeshLandmarks) -> Result<EyeState> {
         let right_open = self.open_probability(img, mesh, &lm.right_eye)?;
         let left_open = self.open_probability(img, mesh, &lm.left_eye)?;

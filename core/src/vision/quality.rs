@@ -2,12 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "capture")]
 use crate::frame::{RgbImage, luma};
 
+#[cfg(feature = "capture")]
 use super::geometry::BoxF;
 use super::pose::HeadPose;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Quality {
     /// Face (landmark bounds) height / frame height.
     pub face_size: f32,
@@ -95,6 +97,7 @@ impl QualityThresholds {
     }
 }
 
+#[cfg(feature = "capture")]
 pub fn measure(
     img: &RgbImage,
     face: &BoxF,
@@ -114,6 +117,7 @@ pub fn measure(
     }
 }
 
+#[cfg(feature = "capture")]
 /// Variance of the 4-neighbour Laplacian over the interior of a grey version of `img`.
 pub fn laplacian_variance(img: &RgbImage) -> f32 {
     let (w, h) = (img.width() as usize, img.height() as usize);

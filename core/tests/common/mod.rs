@@ -66,14 +66,11 @@ pub fn correlation(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// The real RASP checks on this machine with the desktop policy (reports, never blocks).
-pub fn desktop_environment() -> smartid_core::rasp::EnvironmentReport {
+pub fn desktop_checks() -> Arc<smartid_core::EnvironmentChecks> {
     use smartid_core::rasp::*;
-    check_environment(
-        &FsRoot::system(),
-        Platform::current(),
-        &DesktopSignals,
-        &RaspPolicy::desktop(),
-        &RaspConfig::default(),
-    )
-    .0
+    Arc::new(EnvironmentChecks::new(
+        Arc::new(DesktopSignals),
+        RaspPolicy::desktop(),
+        RaspConfig::default(),
+    ))
 }

@@ -1,0 +1,82 @@
+//! A successful capture, and what leaves the SDK: the payload and the sealed pair.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::liveness::LivenessEvidence;
+use crate::rasp::{CheckPhase, CheckRun, EnvironmentChecks, EnvironmentReport};
+use crate::seal::payload::{PAYLOAD_VERSION, current_platform};
+use crate::seal::{ModelRef, Payload, PublicKey, SealedCapture, SessionId, Template};
+use crate::vision::Quality;
+
+use super::environment::blocked;
+
+/// A successful capture. The template is plaintext here; seal it before it leaves the SDK.
+#[derive(Debug, Clone)]
+pub struct CaptureResult {
+    pub session_id: SessionId,
+    pub template: Template,
+    pub evidence: LivenessEvidence,
+    /// Quality of the frame the template came from.
+    pub quality: Quality,
+    pub template_frame: u64,
+    /// Every RASP run of the capture, merged.
+    pub environment: EnvironmentReport,
+    /// The models that took part (role, id, sha256).
+    pub models: Vec<ModelRef>,
+    /// The session's checks, run once more before sealing.
+    pub(super) checks: Arc<EnvironmentChecks>,
+}
+
+impl CaptureResult {
+    /// The metadata payload with a given environment report, valid from `issued_at` (unix seconds)
+    /// for `lifetime_secs`.
+    fn payload_with(
+        &self,
+        environment: EnvironmentReport,
+        issued_at: u64,
+        lifetime_secs: u64,
+    ) -> Payload {
+        Payload {
+            v: PAYLOAD_VERSION,
+            sdk_version: crate::SDK_VERSION.into(),
+            platform: current_platform().into(),
+            session_id: self.session_id,
+            issued_at,
+            expires_at: issued_at.saturating_add(lifetime_secs),
+            template_model: self.template.model_id().into(),
+            models: self.models.clone(),
+            liveness: self.evidence.clone(),
+            quality: self.quality,
+            environment,
+            test_mode: self.evidence.test_mode,
+        }
+    }
+
+    /// The payload as it would be sealed now, without the pre-seal check (harness, debugging).
+    pub fn payload(&self, issued_at: u64, lifetime_secs: u64) -> Payload {
+        self.payload_with(self.environment.clone(), issued_at, lifetime_secs)
+    }
+
+    /// Runs the RASP checks once more, then seals template and payload for the bank's server (see
+    /// `seal`). A threat that appeared since the capture fails with `EnvironmentBlocked` (6001).
+    pub fn seal(
+        &self,
+        server_key: &PublicKey,
+        issued_at: u64,
+        lifetime_secs: u64,
+    ) -> Result<SealedCapture> {
+        let mut environment = self.environment.clone();
+        let now = self.checks.run();
+        let run = CheckRun {
+            phase: CheckPhase::Seal,
+            at_ms: self.evidence.duration_ms,
+            decision: now.decision,
+            findings: now.findings.len().try_into().unwrap_or(u32::MAX),
+        };
+        environment.merge(now, run);
+        blocked(&environment)?;
+        let payload = self.payload_with(environment, issued_at, lifetime_secs);
+        crate::seal::seal_capture(server_key, &self.template, &payload).map_err(Error::from)
+    }
+}

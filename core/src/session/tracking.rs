@@ -1,0 +1,114 @@
+//! Following the face from frame to frame: the mesh on the ROI the previous frame's landmarks give, the
+//! detector only when the track is lost or on sampled frames (a second face, passive liveness).
+
+use crate::config::CaptureConfig;
+use crate::error::{Error, Result};
+use crate::frame::RgbImage;
+use crate::vision::{BoxF, Detection, Engine, FaceAnalysis, MeshResult};
+
+/// What one frame showed.
+pub(super) enum Observation {
+    NoFace,
+    SeveralFaces,
+    Partial(BoxF),
+    Face(Box<FaceAnalysis>),
+}
+
+/// The face followed from frame to frame.
+struct Track {
+    mesh: MeshResult,
+    face: BoxF,
+}
+
+#[derive(Default)]
+pub(super) struct Tracker {
+    track: Option<Track>,
+    detector_runs: u64,
+}
+
+impl Tracker {
+    pub(super) fn detector_runs(&self) -> u64 {
+        self.detector_runs
+    }
+
+    /// Detect or track, then analyse the one face. The flag says the face was (re)acquired on this
+    /// frame rather than followed: identity is then checked again.
+    pub(super) fn observe(
+        &mut self,
+        engine: &Engine,
+        cfg: &CaptureConfig,
+        rgb: &RgbImage,
+        frame_no: u64,
+    ) -> Result<(Observation, bool)> {
+        if !cfg.tracking {
+            self.track = None;
+        }
+        let sample = frame_no.is_multiple_of(cfg.sample_every as u64);
+        let mut detection: Option<Detection> = None;
+        if self.track.is_none() || sample {
+            match self.detect_single(engine, rgb)? {
+                Ok(d) => detection = Some(d),
+                Err(obs) => return Ok((obs, false)),
+            }
+        }
+        // Mesh: on the tracked ROI when there is a track, else from the detection.
+        let mut reacquired = self.track.is_none();
+        let mut mesh = match &self.track {
+            Some(t) => engine.mesh_at(rgb, &engine.mesh().roi_from_landmarks(&t.mesh))?,
+            None => None,
+        };
+        if mesh.is_none() {
+            if detection.is_none() {
+                match self.detect_single(engine, rgb)? {
+                    Ok(d) => detection = Some(d),
+                    Err(obs) => return Ok((obs, false)),
+                }
+            }
+            reacquired = true;
+            if let Some(d) = &detection {
+                mesh = engine.mesh_at(rgb, &engine.roi_for(d))?;
+            }
+        }
+        let Some(mesh) = mesh else {
+            self.track = None;
+            return Ok((Observation::NoFace, false));
+        };
+        let face = mesh.bounds();
+        if let Some(t) = &self.track {
+            let jump = t.face.centre().dist(face.centre()) / t.face.height().max(1.0);
+            if jump > cfg.max_track_jump {
+                reacquired = true;
+            }
+        }
+        // Passive samples follow the sampling schedule whether or not the detector also ran for tracking.
+        let with_antispoof = sample && detection.is_some() && cfg.liveness.passive();
+        let analysis = match engine.analyze_mesh(rgb, detection, mesh.clone(), with_antispoof) {
+            Ok(a) => a,
+            Err(Error::PartialFace { .. }) => {
+                self.track = None;
+                return Ok((Observation::Partial(face), false));
+            }
+            Err(e) => return Err(e),
+        };
+        self.track = Some(Track { mesh, face });
+        Ok((Observation::Face(Box::new(analysis)), reacquired))
+    }
+
+    /// Runs the detector: the one face, or what to tell the user instead.
+    fn detect_single(
+        &mut self,
+        engine: &Engine,
+        rgb: &RgbImage,
+    ) -> Result<std::result::Result<Detection, Observation>> {
+        self.detector_runs += 1;
+        let mut faces = engine.detect(rgb)?;
+        Ok(match (faces.pop(), faces.is_empty()) {
+            (None, _) => {
+                self.track = None;
+                Err(Observation::NoFace)
+            }
+            (Some(d), true) => Ok(d),
+            (Some(_), false) => Err(Observation::SeveralFaces),
+        })
+    }
+}
