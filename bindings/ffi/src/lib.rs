@@ -21,7 +21,7 @@ pub use logging::{LogLevel, LogSink, set_log_sink};
 pub use session::{CaptureSession, SealedResult};
 pub use signals::{BuildProperty, CallbackError, GuidanceListener, Location, PlatformSignals};
 pub use types::{
-    CameraFrame, CaptureOptions, EvidenceSummary, FaceBox, Guidance, RaspPolicyChoice,
+    CameraFrame, CaptureOptions, EvidenceSummary, FaceBox, Guidance, RaspOverride, RaspPolicyChoice,
 };
 
 uniffi::setup_scaffolding!("smartid");

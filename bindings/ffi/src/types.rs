@@ -3,6 +3,7 @@
 
 use smartid_core::liveness::LivenessMode;
 use smartid_core::liveness::active::ChallengeKind;
+use smartid_core::rasp::{Action, Threat};
 use smartid_core::{FrameLayout, PixelFormat, Prompt, Rotation, Step};
 
 use crate::error::SmartIdError;
@@ -94,6 +95,34 @@ impl CameraFrame {
     }
 }
 
+#[uniffi::remote(Enum)]
+pub enum Threat {
+    Debugger,
+    Hooking,
+    Root,
+    WritableSystem,
+    Emulator,
+    Vpn,
+    Proxy,
+    MockLocation,
+    LocationPolicy,
+    AppTampered,
+}
+
+#[uniffi::remote(Enum)]
+pub enum Action {
+    Block,
+    Report,
+    Ignore,
+}
+
+/// One threat's action, replacing the policy's (e.g. block VPNs, or only report emulators in QA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct RaspOverride {
+    pub threat: Threat,
+    pub action: Action,
+}
+
 /// Which RASP policy the session applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum RaspPolicyChoice {
@@ -118,6 +147,9 @@ pub struct CaptureOptions {
     #[uniffi(default = None)]
     pub fixed_challenges: Option<Vec<ChallengeKind>>,
     pub rasp_policy: RaspPolicyChoice,
+    /// Per-threat actions replacing the policy's.
+    #[uniffi(default = [])]
+    pub rasp_overrides: Vec<RaspOverride>,
     /// Accepted app signing-certificate SHA-256s (hex); empty = not checked.
     #[uniffi(default = [])]
     pub expected_signatures: Vec<String>,
@@ -141,10 +173,13 @@ impl CaptureOptions {
         smartid_core::rasp::RaspPolicy,
         smartid_core::rasp::RaspConfig,
     ) {
-        let policy = match self.rasp_policy {
+        let mut policy = match self.rasp_policy {
             RaspPolicyChoice::Mobile => smartid_core::rasp::RaspPolicy::mobile(),
             RaspPolicyChoice::ReportOnly => smartid_core::rasp::RaspPolicy::desktop(),
         };
+        for o in &self.rasp_overrides {
+            policy.set_action(o.threat, o.action);
+        }
         let config = smartid_core::rasp::RaspConfig {
             expected_signatures: self.expected_signatures.clone(),
             ..Default::default()

@@ -229,6 +229,23 @@ impl RaspPolicy {
         }
     }
 
+    /// Replaces one threat's action.
+    pub fn set_action(&mut self, t: Threat, action: Action) {
+        let slot = match t {
+            Threat::Debugger => &mut self.debugger,
+            Threat::Hooking => &mut self.hooking,
+            Threat::Root => &mut self.root,
+            Threat::WritableSystem => &mut self.writable_system,
+            Threat::Emulator => &mut self.emulator,
+            Threat::Vpn => &mut self.vpn,
+            Threat::Proxy => &mut self.proxy,
+            Threat::MockLocation => &mut self.mock_location,
+            Threat::LocationPolicy => &mut self.location_policy,
+            Threat::AppTampered => &mut self.app_tampered,
+        };
+        *slot = action;
+    }
+
     pub fn action(&self, t: Threat) -> Action {
         match t {
             Threat::Debugger => self.debugger,

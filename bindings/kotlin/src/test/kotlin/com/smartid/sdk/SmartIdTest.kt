@@ -1,0 +1,212 @@
+package com.smartid.sdk
+
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNotNull
+import org.junit.jupiter.api.Assertions.assertThrows
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import java.io.File
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
+
+/** The facade end to end on the JVM, against the real native library, models and recordings. */
+class SmartIdTest {
+    private val repo = File(System.getProperty("smartid.repo") ?: "../..")
+    private val carphone = File(repo, "fixtures/faces/carphone")
+    private val serverKey = com.smartid.ffi.testingServerKey("kotlin-test")
+    private val callbacks = Executors.newSingleThreadExecutor { r -> Thread(r, "app-callbacks") }
+
+    private fun config(
+        fixed: List<ChallengeKind>? = listOf(ChallengeKind.BLINK),
+        signals: PlatformSignals = PlatformSignals.NONE,
+        policy: RaspPolicy = RaspPolicy.REPORT_ONLY,
+        overrides: Map<Threat, RaspAction> = emptyMap(),
+        challengeTimeoutMs: Long = 8_000,
+        listener: ((Guidance) -> Unit)? = null,
+    ) = SmartIdConfig(
+        serverPublicKey = serverKey.publicText,
+        models = Models.Folder(File(repo, "models")),
+        raspPolicy = policy,
+        raspOverrides = overrides,
+        platformSignals = signals,
+        fixedChallenges = fixed,
+        challengeTimeoutMs = challengeTimeoutMs,
+        guidanceListener = listener,
+        callbackExecutor = callbacks,
+    )
+
+    /** What one capture delivered, waited for on the test thread. */
+    private class Outcome {
+        val done = CountDownLatch(1)
+        val calls = AtomicInteger()
+
+        @Volatile var template: String? = null
+        @Volatile var payload: String? = null
+        @Volatile var message: String? = null
+        @Volatile var code: Int? = null
+        @Volatile var thread: String? = null
+    }
+
+    private fun capture(config: SmartIdConfig, frames: FrameSource = RecordedFrames.folder(carphone)): Outcome {
+        val out = Outcome()
+        SmartId.getInstance().configure(config)
+            .captureBiometric(null)
+            .frames(frames)
+            .onSuccess { template, payload ->
+                out.template = template; out.payload = payload
+                out.thread = Thread.currentThread().name; out.calls.incrementAndGet(); out.done.countDown()
+            }
+            .onFailure { message, errorCode ->
+                out.message = message; out.code = errorCode
+                out.thread = Thread.currentThread().name; out.calls.incrementAndGet(); out.done.countDown()
+            }
+            .start()
+        assertTrue(out.done.await(180, TimeUnit.SECONDS), "the capture ends")
+        Thread.sleep(50)
+        assertEquals(1, out.calls.get(), "exactly one callback")
+        return out
+    }
+
+    @Test
+    fun `a recorded capture succeeds and the server opens what onSuccess delivered`() {
+        val steps = mutableListOf<Step>()
+        val out = capture(config(listener = { g -> synchronized(steps) { steps.add(g.step) } }))
+        assertEquals(null, out.code, "no failure: ${out.message}")
+        assertEquals("app-callbacks", out.thread, "callbacks run on the configured executor")
+        val opened = com.smartid.ffi.testingOpenCapture(serverKey.privateText, out.template!!, out.payload!!)
+        assertEquals(512u, opened.templateDim)
+        assertTrue(opened.testMode, "fixed challenges are marked test_mode")
+        assertTrue(opened.payloadJson.contains("\"blink\""), "the payload carries the passed blink")
+        assertTrue(steps.containsAll(listOf(Step.POSITIONING, Step.CHALLENGE, Step.CAPTURING, Step.DONE)))
+        // Swapping template and payload, or editing one character, does not open.
+        assertThrows(com.smartid.ffi.SmartIdException::class.java) {
+            com.smartid.ffi.testingOpenCapture(serverKey.privateText, out.payload!!, out.template!!)
+        }
+    }
+
+    @Test
+    fun `a recording that never turns fails the challenge with 5002`() {
+        val out = capture(config(fixed = listOf(ChallengeKind.TURN_LEFT), challengeTimeoutMs = 2_000))
+        assertEquals(5002, out.code)
+        assertTrue(out.message!!.contains("turn-left"), out.message)
+        assertEquals(null, out.template)
+    }
+
+    @Test
+    fun `a hooking framework reported mid-capture fails it with 6001`() {
+        val calls = AtomicInteger()
+        val signals = object : PlatformSignals {
+            // Clean for the first checks, then the platform layer sees Xposed.
+            override fun instrumentation() = if (calls.incrementAndGet() > 2) listOf("xposed") else emptyList()
+        }
+        // Report everything (this test machine is a VM), block hooking as the mobile policy does.
+        val out = capture(config(signals = signals, overrides = mapOf(Threat.HOOKING to RaspAction.BLOCK)))
+        assertEquals(6001, out.code, out.message)
+        assertTrue(out.message!!.contains("hooking"), out.message)
+        assertTrue(calls.get() > 2, "failed after the capture had started")
+    }
+
+    @Test
+    fun `a malformed frame fails with 1002`() {
+        val bad = object : FrameSource {
+            override fun nextFrame() =
+                CameraFrame(PixelFormat.NV21, 176u, 144u, 176u, 176u, 0u, 0u, ByteArray(100))
+        }
+        val out = capture(config(), bad)
+        assertEquals(1002, out.code, out.message)
+    }
+
+    @Test
+    fun `a Rust panic arrives as an exception and the JVM lives on`() {
+        val e = assertThrows(com.smartid.ffi.SmartIdException.Internal::class.java) { com.smartid.ffi.testingPanic() }
+        assertEquals(9001u, e.code)
+        assertFalse(e.detail.contains("forced panic"), "no panic text crosses: ${e.detail}")
+        // Still usable afterwards.
+        assertNotNull(SmartId.version())
+    }
+
+    @Test
+    fun `exceptions thrown in the app's callbacks do not break the capture`() {
+        val throwingSignals = object : PlatformSignals {
+            override fun buildProperties(): Map<String, String> = throw IllegalStateException("app bug")
+            override fun vpnActive(): Boolean? = throw IllegalStateException("app bug")
+        }
+        val listenerCalls = AtomicInteger()
+        val out = capture(
+            config(signals = throwingSignals, listener = { listenerCalls.incrementAndGet(); throw RuntimeException("app bug") }),
+        )
+        assertEquals(null, out.code, "no failure: ${out.message}")
+        assertNotNull(out.template)
+        assertTrue(listenerCalls.get() > 40, "the listener kept being called")
+    }
+
+    @Test
+    fun `cancel reports 5005 once`() {
+        val latch = CountDownLatch(1)
+        val out = Outcome()
+        val request = SmartId.getInstance().configure(config())
+            .captureBiometric(null)
+            .frames(RecordedFrames.folder(carphone))
+            .onGuidance { latch.countDown() }
+            .onFailure { m, c -> out.message = m; out.code = c; out.calls.incrementAndGet(); out.done.countDown() }
+            .onSuccess { _, _ -> out.calls.incrementAndGet(); out.done.countDown() }
+            .start()
+        assertTrue(latch.await(60, TimeUnit.SECONDS))
+        request.cancel()
+        assertTrue(out.done.await(60, TimeUnit.SECONDS))
+        Thread.sleep(50)
+        assertEquals(1, out.calls.get())
+        assertEquals(5005, out.code)
+    }
+
+    @Test
+    fun `the coroutine form returns the sealed pair`() {
+        SmartId.getInstance().configure(config())
+        val sealed = runBlocking { SmartId.getInstance().captureBiometric(null, RecordedFrames.folder(carphone)) }
+        assertEquals(listOf(ChallengeKind.BLINK), sealed.summary.challengesPassed)
+        com.smartid.ffi.testingOpenCapture(serverKey.privateText, sealed.template, sealed.payload)
+        val failure = assertThrows(SmartIdException::class.java) {
+            runBlocking {
+                SmartId.getInstance().configure(config(fixed = listOf(ChallengeKind.SMILE), challengeTimeoutMs = 1_000))
+                SmartId.getInstance().captureBiometric(null, RecordedFrames.folder(carphone))
+            }
+        }
+        assertEquals(5002, failure.errorCode)
+    }
+
+    @Test
+    fun `a bad server key or models fail with their codes`() {
+        val badKey = capture(config().copy(serverPublicKey = "SIDPK1:k:AAAA"))
+        assertEquals(7001, badKey.code, badKey.message)
+        val noModels = capture(config().copy(models = Models.Folder(File(repo, "no-such-dir"))))
+        assertEquals(2002, noModels.code, noModels.message)
+    }
+
+    @Test
+    fun `Y4M recordings are read and bad ones refused`() {
+        val dir = kotlin.io.path.createTempDirectory("y4m").toFile()
+        val good = File(dir, "grey.y4m")
+        good.outputStream().use { o ->
+            o.write("YUV4MPEG2 W4 H2 F30:1 C420jpeg\n".toByteArray())
+            repeat(2) { o.write("FRAME\n".toByteArray()); o.write(ByteArray(12) { 100 }) }
+        }
+        val source = RecordedFrames.y4m(good)
+        val first = source.nextFrame()!!
+        assertEquals(PixelFormat.I420, first.format)
+        assertEquals(12, first.data.size)
+        assertEquals(33uL, source.nextFrame()!!.timestampMs)
+        assertEquals(null, source.nextFrame())
+        val truncated = File(dir, "cut.y4m")
+        truncated.writeBytes(good.readBytes().copyOf(good.length().toInt() - 5))
+        val cut = RecordedFrames.y4m(truncated)
+        cut.nextFrame()
+        assertEquals(1004, assertThrows(SmartIdException::class.java) { cut.nextFrame() }.errorCode)
+        File(dir, "not.y4m").writeText("RIFF....\n")
+        assertEquals(1004, assertThrows(SmartIdException::class.java) { RecordedFrames.y4m(File(dir, "not.y4m")) }.errorCode)
+        dir.deleteRecursively()
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the FFI library and generates its Kotlin and Swift bindings into the build tree (never into the
+# source tree: generated code is not edited or committed).
+#
+#   bash scripts/bindgen.sh [--testing]      prints the output folder
+#
+# --testing builds with the `testing` feature (the test-only exports the binding tests call).
+# Output: $CARGO_TARGET_DIR/smartid-bindings/{kotlin,swift} and the library in $CARGO_TARGET_DIR/debug.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+features=()
+[ "${1:-}" = "--testing" ] && features=(--features testing)
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+out="$target/smartid-bindings"
+
+cargo build --locked -q -p smartid-ffi "${features[@]}"
+cargo build --locked -q -p uniffi-bindgen
+lib="$target/debug/libsmartid_ffi.so"
+rm -rf "$out"
+mkdir -p "$out/kotlin" "$out/swift"
+for lang in kotlin swift; do
+  "$target/debug/uniffi-bindgen" generate --library "$lib" --language "$lang" \
+    --out-dir "$out/$lang" --no-format --metadata-no-deps >/dev/null
+done
+echo "$out"
