@@ -46,3 +46,164 @@ pub(crate) fn guard<T>(
 pub fn sdk_version() -> Result<String, SmartIdError> {
     guard("sdk_version", || Ok(smartid_core::SDK_VERSION.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use std::sync::Arc;
+
+    use smartid_core::rasp::{self, Action, PlatformSignals as _, Threat};
+
+    use super::*;
+    use crate::signals::ForeignSignals;
+
+    #[test]
+    fn a_panic_becomes_an_internal_error_without_its_text() {
+        let e = guard("test_call", || -> Result<(), SmartIdError> {
+            panic!("secret detail")
+        })
+        .unwrap_err();
+        assert_eq!(e.code(), 9001);
+        assert!(matches!(e, SmartIdError::Internal { .. }));
+        assert!(!e.to_string().contains("secret"), "{e}");
+        assert!(e.to_string().contains("test_call"));
+    }
+
+    #[test]
+    fn core_errors_keep_their_code_and_get_a_category() {
+        use smartid_core::Error as E;
+        let cases: [(E, u32, fn(&SmartIdError) -> bool); 6] = [
+            (E::FrameBuffer("x".into()), 1002, |e| {
+                matches!(e, SmartIdError::Frame { .. })
+            }),
+            (
+                E::ModelChecksum {
+                    role: "mesh".into(),
+                },
+                2003,
+                |e| matches!(e, SmartIdError::Model { .. }),
+            ),
+            (
+                E::ChallengeFailed {
+                    challenge: "blink".into(),
+                },
+                5002,
+                |e| matches!(e, SmartIdError::Capture { .. }),
+            ),
+            (
+                E::EnvironmentBlocked {
+                    threats: "hooking".into(),
+                },
+                6001,
+                |e| matches!(e, SmartIdError::Environment { .. }),
+            ),
+            (
+                E::Seal(smartid_core::seal::SealError::InvalidPublicKey),
+                7001,
+                |e| matches!(e, SmartIdError::Config { .. }),
+            ),
+            (
+                E::Seal(smartid_core::seal::SealError::EncryptionFailed),
+                7006,
+                |e| matches!(e, SmartIdError::Seal { .. }),
+            ),
+        ];
+        for (core, code, category) in cases {
+            let message = core.to_string();
+            let e = SmartIdError::from(core);
+            assert_eq!(e.code(), code);
+            assert!(category(&e), "{e:?}");
+            assert_eq!(e.to_string(), message, "the core's message, unchanged");
+        }
+    }
+
+    #[test]
+    fn options_map_to_the_core_config_and_policy() {
+        let o = CaptureOptions {
+            liveness: smartid_core::LivenessMode::Passive,
+            challenge_count: 3,
+            challenge_timeout_ms: 5_000,
+            overall_timeout_ms: 30_000,
+            fixed_challenges: None,
+            rasp_policy: RaspPolicyChoice::ReportOnly,
+            rasp_overrides: vec![RaspOverride {
+                threat: Threat::Hooking,
+                action: Action::Block,
+            }],
+            expected_signatures: vec!["ab".into()],
+        };
+        let c = o.capture_config();
+        assert_eq!(
+            (
+                c.challenge_count,
+                c.challenge_timeout_ms,
+                c.overall_timeout_ms
+            ),
+            (3, 5_000, 30_000)
+        );
+        let (policy, config) = o.rasp();
+        assert_eq!(policy.action(Threat::Hooking), Action::Block);
+        assert_eq!(
+            policy.action(Threat::Debugger),
+            Action::Report,
+            "the rest is report-only"
+        );
+        assert_eq!(config.expected_signatures, vec!["ab".to_string()]);
+    }
+
+    /// An app whose every signal throws.
+    struct Throwing;
+    impl PlatformSignals for Throwing {
+        fn build_properties(&self) -> Result<Vec<BuildProperty>, CallbackError> {
+            Err(CallbackError::Failed {
+                reason: "app bug".into(),
+            })
+        }
+        fn instrumentation(&self) -> Result<Vec<String>, CallbackError> {
+            Err(uniffi::UnexpectedUniFFICallbackError::new("RuntimeException").into())
+        }
+        fn location(&self) -> Result<Option<Location>, CallbackError> {
+            Err(CallbackError::Failed {
+                reason: "app bug".into(),
+            })
+        }
+        fn vpn_active(&self) -> Result<Option<bool>, CallbackError> {
+            Err(CallbackError::Failed {
+                reason: "app bug".into(),
+            })
+        }
+        fn proxy(&self) -> Result<Option<String>, CallbackError> {
+            Err(CallbackError::Failed {
+                reason: "app bug".into(),
+            })
+        }
+        fn app_signature(&self) -> Result<Option<String>, CallbackError> {
+            Err(CallbackError::Failed {
+                reason: "app bug".into(),
+            })
+        }
+        fn attestation_token(&self) -> Result<Option<String>, CallbackError> {
+            Err(CallbackError::Failed {
+                reason: "app bug".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn failing_app_signals_read_as_dont_know() {
+        let s = ForeignSignals(Arc::new(Throwing));
+        assert!(s.build_properties().is_empty() && s.instrumentation().is_empty());
+        assert_eq!(
+            (s.location(), s.vpn_active(), s.proxy()),
+            (None, None, None)
+        );
+        assert_eq!((s.app_signature(), s.attestation_token()), (None, None));
+        // And the checks still run with them.
+        let checks = rasp::EnvironmentChecks::new(
+            Arc::new(s),
+            rasp::RaspPolicy::desktop(),
+            rasp::RaspConfig::default(),
+        );
+        assert_eq!(checks.run().decision, rasp::Decision::Allow);
+    }
+}
