@@ -72,7 +72,8 @@ mod tests {
     #[test]
     fn core_errors_keep_their_code_and_get_a_category() {
         use smartid_core::Error as E;
-        let cases: [(E, u32, fn(&SmartIdError) -> bool); 6] = [
+        type IsCategory = fn(&SmartIdError) -> bool;
+        let cases: [(E, u32, IsCategory); 6] = [
             (E::FrameBuffer("x".into()), 1002, |e| {
                 matches!(e, SmartIdError::Frame { .. })
             }),

@@ -51,21 +51,25 @@ object RecordedFrames {
         for (f in fields.drop(1)) when {
             f.startsWith("W") -> w = f.drop(1).toIntOrNull() ?: 0
             f.startsWith("H") -> h = f.drop(1).toIntOrNull() ?: 0
+            // Both parts positive: a zero rate would make every timestamp infinite.
             f.startsWith("F") -> f.drop(1).split(':').mapNotNull { it.toDoubleOrNull() }
-                .takeIf { it.size == 2 && it[1] > 0 }?.let { rate = it[0] / it[1] }
-            f.startsWith("C") && !f.startsWith("C420") -> throw SmartIdException("only 4:2:0 Y4M is supported", 1003)
+                .takeIf { it.size == 2 && it[0] > 0 && it[1] > 0 }?.let { rate = it[0] / it[1] }
+            // 8-bit 4:2:0 only (C420p10 and the like have 2-byte samples).
+            f.startsWith("C") && f !in setOf("C420", "C420jpeg", "C420paldv", "C420mpeg2") ->
+                throw SmartIdException("only 8-bit 4:2:0 Y4M is supported", 1003)
         }
         if (w !in 2..MAX_SIDE || h !in 2..MAX_SIDE || w % 2 != 0 || h % 2 != 0) {
             throw SmartIdException("Y4M size ${w}x$h is not supported", 1001)
         }
         val frameBytes = w * h * 3 / 2
+        if (fps != null && fps <= 0.0) throw SmartIdException("fps must be positive", SmartIdException.CONFIG_INVALID)
         val step = fps ?: rate
         return object : FrameSource {
             private var index = 0
 
             override fun nextFrame(): CameraFrame? {
                 val tag = readLine(input) ?: return null
-                if (!tag.startsWith("FRAME")) throw SmartIdException("malformed Y4M frame header", 1004)
+                if (tag != "FRAME" && !tag.startsWith("FRAME ")) throw SmartIdException("malformed Y4M frame header", 1004)
                 val data = input.readNBytes(frameBytes)
                 if (data.size != frameBytes) throw SmartIdException("truncated Y4M frame", 1004)
                 return CameraFrame(PixelFormat.I420, w.toUInt(), h.toUInt(), w.toUInt(), (w / 2).toUInt(), 0u, timestamp(index++, step), data)

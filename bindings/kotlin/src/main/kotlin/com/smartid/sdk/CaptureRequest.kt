@@ -11,10 +11,15 @@ import java.util.logging.Logger
  * them, exactly once.
  */
 class CaptureRequest internal constructor(private val sdk: SmartId, private val context: Any?) {
+    @Volatile
     private var success: ((template: String, payload: String) -> Unit)? = null
+    @Volatile
     private var failure: ((message: String, errorCode: Int) -> Unit)? = null
+    @Volatile
     private var complete: ((Result<SealedCapture>) -> Unit)? = null
+    @Volatile
     private var guidance: ((Guidance) -> Unit)? = null
+    @Volatile
     private var frames: FrameSource? = null
     private val started = AtomicBoolean(false)
     private val cancelled = AtomicBoolean(false)
@@ -35,17 +40,19 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
     /** Both outcomes as one callback (used by the coroutine form). */
     internal fun onComplete(block: (Result<SealedCapture>) -> Unit) = apply { complete = block }
 
-    /** Starts the capture on a background thread. A request starts once. */
+    /** Starts the capture on a background thread. A request starts once. Never calls back from here. */
     fun start(): CaptureRequest {
         check(started.compareAndSet(false, true)) { "this capture was already started" }
-        val config = try {
-            sdk.currentConfig()
-        } catch (e: SmartIdException) {
-            deliver(Executor { it.run() }, Result.failure(e))
-            return this
-        }
-        val executor = config.callbackExecutor ?: MainThread.executor ?: Executor { it.run() }
-        Thread({ deliver(executor, run(config)) }, "smartid-capture").apply { isDaemon = true }.start()
+        Thread({
+            val config = try {
+                sdk.currentConfig()
+            } catch (e: SmartIdException) {
+                frames?.close()
+                deliver(MainThread.executor ?: Executor { it.run() }, Result.failure(e))
+                return@Thread
+            }
+            deliver(config.callbackExecutor ?: MainThread.executor ?: Executor { it.run() }, run(config))
+        }, "smartid-capture").apply { isDaemon = true }.start()
         return this
     }
 
@@ -64,6 +71,7 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
             ?: throw SmartIdException("no frame source: configure one or call frames()", SmartIdException.CONFIG_INVALID)
         source.use { capture(config, it) }
     } catch (t: Throwable) {
+        frames?.close()
         Result.failure(SmartIdException.from(t))
     }
 
@@ -73,7 +81,7 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
             sdk.engine(config),
             config.options(),
             SignalsAdapter(config.platformSignals),
-            if (listeners.isEmpty()) null else ListenerAdapter { g -> listeners.forEach { it(g) } },
+            if (listeners.isEmpty()) null else ListenerAdapter { g -> notifyAll(listeners, g) },
         )
         session = s
         try {
@@ -97,21 +105,47 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
         }
     }
 
-    private fun deliver(executor: Executor, outcome: Result<SealedCapture>) {
-        executor.execute {
-            // The app's callbacks must not take the SDK down with them: log and go on.
+    /** Every listener hears every guidance, even when one throws; the first error goes on to the FFI. */
+    private fun notifyAll(listeners: List<(Guidance) -> Unit>, g: Guidance) {
+        var first: Throwable? = null
+        for (l in listeners) {
             try {
-                complete?.invoke(outcome)
+                l(g)
+            } catch (t: Throwable) {
+                if (first == null) first = t
+            }
+        }
+        first?.let { throw it }
+    }
+
+    private fun deliver(executor: Executor, outcome: Result<SealedCapture>) {
+        // The coroutine form resumes here on the capture thread: a blocked main thread cannot deadlock it.
+        complete?.let { safely { it(outcome) } }
+        val (onSuccess, onFailure) = success to failure
+        // Released after delivery: a screen holding the request does not keep the app's closures alive.
+        success = null
+        failure = null
+        complete = null
+        guidance = null
+        executor.execute {
+            safely {
                 outcome.fold(
-                    { success?.invoke(it.template, it.payload) },
+                    { onSuccess?.invoke(it.template, it.payload) },
                     { e ->
                         val x = SmartIdException.from(e)
-                        failure?.invoke(x.message ?: "capture failed", x.errorCode)
+                        onFailure?.invoke(x.message ?: "capture failed", x.errorCode)
                     },
                 )
-            } catch (t: Throwable) {
-                Logger.getLogger("smartid").log(Level.WARNING, "capture callback threw", t)
             }
+        }
+    }
+
+    /** The app's callbacks must not take the SDK down with them: log and go on. */
+    private inline fun safely(block: () -> Unit) {
+        try {
+            block()
+        } catch (t: Throwable) {
+            Logger.getLogger("smartid").log(Level.WARNING, "capture callback threw", t)
         }
     }
 }

@@ -17,18 +17,15 @@ class SmartId private constructor() {
     @Volatile
     private var config: SmartIdConfig? = null
 
-    @Volatile
-    private var engine: com.smartid.ffi.Engine? = null
+    /** The loaded engine and the models it was loaded from. */
+    private var engine: Pair<Models, com.smartid.ffi.Engine>? = null
     private val engineLock = Any()
 
     /** Sets the configuration; a later call replaces it (and reloads the models if they changed). */
     fun configure(config: SmartIdConfig): SmartId {
         require(config.serverPublicKey.startsWith("SIDPK1:")) { "serverPublicKey must be an SIDPK1 key text" }
         require(config.challengeCount in 1..10) { "challengeCount must be 1..10" }
-        synchronized(engineLock) {
-            if (this.config?.models != config.models) engine = null
-            this.config = config
-        }
+        this.config = config
         return this
     }
 
@@ -38,18 +35,18 @@ class SmartId private constructor() {
     internal fun currentConfig(): SmartIdConfig =
         config ?: throw SmartIdException("SmartId is not configured: call configure() first", SmartIdException.CONFIG_INVALID)
 
-    /** The shared engine, loaded on first use (on the calling capture thread). */
-    internal fun engine(config: SmartIdConfig): com.smartid.ffi.Engine {
-        engine?.let { return it }
-        synchronized(engineLock) {
-            engine?.let { return it }
-            val loaded = when (val m = config.models) {
-                is Models.Folder -> com.smartid.ffi.Engine.fromDir(m.dir.path)
-                is Models.Files -> com.smartid.ffi.Engine.fromFiles(m.manifest, m.files)
-            }
-            engine = loaded
-            return loaded
+    /**
+     * The shared engine for [config]'s models, loaded on first use (on the calling capture thread) and
+     * kept while the configured models stay the same.
+     */
+    internal fun engine(config: SmartIdConfig): com.smartid.ffi.Engine = synchronized(engineLock) {
+        engine?.takeIf { it.first == config.models }?.let { return it.second }
+        val loaded = when (val m = config.models) {
+            is Models.Folder -> com.smartid.ffi.Engine.fromDir(m.dir.path)
+            is Models.Files -> com.smartid.ffi.Engine.fromFiles(m.manifest, m.files)
         }
+        engine = config.models to loaded
+        loaded
     }
 
     companion object {

@@ -205,6 +205,8 @@ class SmartIdTest {
         val cut = RecordedFrames.y4m(truncated)
         cut.nextFrame()
         assertEquals(1004, assertThrows(SmartIdException::class.java) { cut.nextFrame() }.errorCode)
+        File(dir, "ten.y4m").writeText("YUV4MPEG2 W4 H2 F30:1 C420p10\n")
+        assertEquals(1003, assertThrows(SmartIdException::class.java) { RecordedFrames.y4m(File(dir, "ten.y4m")) }.errorCode)
         File(dir, "not.y4m").writeText("RIFF....\n")
         assertEquals(1004, assertThrows(SmartIdException::class.java) { RecordedFrames.y4m(File(dir, "not.y4m")) }.errorCode)
         dir.deleteRecursively()

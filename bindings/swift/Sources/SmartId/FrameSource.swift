@@ -1,0 +1,18 @@
+/// Frames for one capture: the iOS camera screen, or a recording (`SIDRecordedFrames`). Called from
+/// the capture thread only.
+public protocol SIDFrameSource: AnyObject {
+    /// The next frame, blocking until one is there; `nil` when there are no more. A thrown `SIDError`
+    /// ends the capture with its code (other errors with 9001).
+    func nextFrame() throws -> CameraFrame?
+
+    /// Told the guidance of each frame (the camera screen draws it). Default: nothing.
+    func onGuidance(_ guidance: Guidance)
+
+    /// Called once when the capture is over, whatever the outcome. Default: nothing.
+    func close()
+}
+
+extension SIDFrameSource {
+    public func onGuidance(_ guidance: Guidance) {}
+    public func close() {}
+}
