@@ -9,13 +9,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-features=()
-[ "${1:-}" = "--testing" ] && features=(--features testing)
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 out="$target/smartid-bindings"
 
-cargo build --locked -q -p smartid-ffi "${features[@]}"
-cargo build --locked -q -p uniffi-bindgen
+if [ "${1:-}" = "--testing" ]; then
+  # The same selection as the test command's builds (scripts/test.sh): nothing is built twice.
+  cargo build --locked -q --workspace --all-targets --features smartid-ffi/testing
+else
+  cargo build --locked -q -p smartid-ffi
+  cargo build --locked -q -p uniffi-bindgen
+fi
 lib="$target/debug/libsmartid_ffi.so"
 rm -rf "$out"
 mkdir -p "$out/kotlin" "$out/swift"

@@ -1,59 +1,112 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh Debian 12 machine: installs what it needs first.
-# This is README's test command and what CI (.ci/run) calls.
+# This is README's test command and what CI (.ci/run) calls. Prints how long each stage took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
-
-# Build output lives outside the work tree so fresh clones (CI) reuse it; override with CARGO_TARGET_DIR.
+# Build output and toolchains live outside the work tree so fresh clones (CI) reuse them; override with
+# CARGO_TARGET_DIR / SMARTID_CACHE.
+export SMARTID_CACHE="${SMARTID_CACHE:-/var/cache/smartid}"
 if [ -z "${CARGO_TARGET_DIR:-}" ]; then
-  if mkdir -p /var/cache/smartid/target 2>/dev/null && [ -w /var/cache/smartid/target ]; then
-    export CARGO_TARGET_DIR=/var/cache/smartid/target
+  if mkdir -p "$SMARTID_CACHE/target" 2>/dev/null && [ -w "$SMARTID_CACHE/target" ]; then
+    export CARGO_TARGET_DIR="$SMARTID_CACHE/target"
   fi
 fi
+target="${CARGO_TARGET_DIR:-$PWD/target}"
 
-step "toolchain"
-command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
-# clang assembles tract's arm64 kernels for the mobile checks (no NDK or Xcode needed for `cargo check`).
-# strace is the real tracer the RASP debugger test runs the harness under.
-need=()
-for tool in clang llvm-ar strace cc; do command -v "$tool" >/dev/null || need+=("$tool"); done
-if [ ${#need[@]} -gt 0 ]; then
-  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
-  $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq clang llvm strace gcc >/dev/null
-fi
-rustup component add rustfmt clippy >/dev/null 2>&1 || true
-# Mobile targets: the RASP platform branches are compiled (not run) for Android and iOS.
-rustup target add aarch64-linux-android aarch64-apple-ios >/dev/null
+stages=()
+t_all=$SECONDS
+stage() {
+  local name=$1 t0=$SECONDS
+  shift
+  printf '\n== %s\n' "$name"
+  "$@"
+  stages+=("$(printf '%-58s %5ss' "$name" $((SECONDS - t0)))")
+  printf -- '-- %s: %ss\n' "$name" $((SECONDS - t0))
+}
 
-step "format and lints"
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+toolchain() {
+  command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
+  # clang assembles tract's arm64 kernels for the mobile builds (no NDK or Xcode needed for a staticlib).
+  # strace is the real tracer the RASP debugger test runs the harness under. rsync assembles the Swift
+  # package copy.
+  local need=()
+  for tool in clang llvm-ar strace cc rsync; do command -v "$tool" >/dev/null || need+=("$tool"); done
+  if [ ${#need[@]} -gt 0 ]; then
+    local sudo_=""
+    [ "$(id -u)" = 0 ] || sudo_="sudo"
+    $sudo_ apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq clang llvm strace gcc rsync >/dev/null
+  fi
+  rustup component add rustfmt clippy >/dev/null 2>&1 || true
+  rustup target add aarch64-linux-android aarch64-apple-ios >/dev/null
+}
 
-step "tests"
-cargo test --workspace --locked
-# The opening side alone (what a server links): builds and passes without the capture pipeline.
-cargo clippy -p smartid-core --no-default-features --all-targets --locked -- -D warnings
-cargo test -p smartid-core --no-default-features --lib --tests --locked
+# Every host build selects the same packages, targets and features: cargo unifies features per
+# invocation, and a different selection would build tract again with another feature set.
+ws=(--workspace --all-targets --features smartid-ffi/testing --locked)
 
-step "mobile targets compile (smartid-core, platform cfg branches; no linking)"
-export CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar
-export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar
-# cc-rs asks xcrun for an SDK unless SDKROOT is set; assembling needs no SDK headers. A fixed path, so
-# the build script does not rerun (and rebuild tract for iOS) on every run.
-if [ -z "${SDKROOT:-}" ]; then
-  export SDKROOT="${CARGO_TARGET_DIR:-$PWD/target}/empty-ios-sdkroot"
-  mkdir -p "$SDKROOT"
-fi
-for t in aarch64-linux-android aarch64-apple-ios; do
-  cargo clippy -p smartid-core --lib --locked --target "$t" -- -D warnings
-done
+lints() {
+  cargo fmt --all -- --check
+  cargo clippy "${ws[@]}" -- -D warnings
+}
 
-step "second implementation opens the sealed test vector (docs/payload-format.md)"
-if ! python3 -c "import pyhpke" 2>/dev/null; then
-  python3 -m pip install --quiet --disable-pip-version-check pyhpke \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pyhpke
-fi
-python3 docs/test-vectors/open_capture.py
+rust_tests() {
+  # Builds the test binaries and the normal ones (smartid, uniffi-bindgen, libsmartid_ffi.so) at once.
+  cargo build -q "${ws[@]}"
+  cargo test "${ws[@]}"
+  # The opening side alone (what a minimal server or a fuzzer links): builds and passes without the models.
+  cargo clippy -p smartid-core --no-default-features --all-targets --locked -- -D warnings
+  cargo test -p smartid-core --no-default-features --lib --tests --locked
+}
+
+bindings() {
+  bash scripts/bindgen.sh --testing >/dev/null
+}
+
+mobile() {
+  export CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar
+  export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar
+  # cc-rs asks xcrun for an SDK unless SDKROOT is set; assembling needs no SDK headers. A fixed path, so
+  # the build script does not rerun (and rebuild tract for iOS) on every run.
+  if [ -z "${SDKROOT:-}" ]; then
+    export SDKROOT="$target/empty-ios-sdkroot"
+    mkdir -p "$SDKROOT"
+  fi
+  local t
+  for t in aarch64-linux-android aarch64-apple-ios; do
+    # Lints of the platform cfg branches (RASP on Android/iOS), then a real staticlib of the FFI crate.
+    cargo clippy -p smartid-core -p smartid-ffi --lib --locked --target "$t" -- -D warnings
+    cargo rustc -q -p smartid-ffi --lib --crate-type staticlib --locked --target "$t" --profile mobile-ci
+    local lib="$target/$t/mobile-ci/libsmartid_ffi.a"
+    # (grep without -q reads all of nm's output: -q would stop early and fail the pipe under pipefail)
+    llvm-nm --defined-only "$lib" 2>/dev/null \
+      | grep ' T _\?uniffi_smartid_ffi_fn_constructor_capturesession_new$' >/dev/null \
+      || { echo "$t: $lib lacks the uniffi exports" >&2; exit 1; }
+    echo "$t: $(basename "$lib") $(du -h "$lib" | cut -f1), uniffi exports present"
+  done
+}
+
+python_opener() {
+  if ! python3 -c "import pyhpke" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check pyhpke \
+      || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pyhpke
+  fi
+  python3 docs/test-vectors/open_capture.py
+}
+
+stage "toolchain" toolchain
+stage "format and lints" lints
+stage "rust tests" rust_tests
+stage "ffi library and generated bindings (testing feature)" bindings
+stage "kotlin sdk on the jvm" bash scripts/test-kotlin.sh "$target/smartid-bindings"
+stage "swift sdk in a debian trixie chroot" bash scripts/test-swift.sh "$target/smartid-bindings"
+stage "mobile targets: lints and ffi staticlibs (no linking)" mobile
+
+printf '\n== stage times\n'
+printf '%s\n' "${stages[@]}"
+printf '%-58s %5ss\n' "total" $((SECONDS - t_all))
+
+# Last, so its "N passed, N failed" summary closes the run.
+printf '\n== second implementation opens the sealed test vector (docs/payload-format.md)\n'
+python_opener

@@ -42,13 +42,17 @@ impl EnvironmentWatch {
         &self.report
     }
 
-    /// Checks again when the drawn moment has come (or `force`, at a step change).
+    /// Checks again when the drawn moment has come, or at once when `force`d (a step change). A forced
+    /// check leaves the random schedule alone: it must not push the next unpredictable check later.
     pub(super) fn tick(&mut self, at_ms: u64, force: bool) -> Result<()> {
-        if !force && at_ms < self.next_at_ms {
+        let due = at_ms >= self.next_at_ms;
+        if !force && !due {
             return Ok(());
         }
         let report = self.checks.run();
-        self.schedule(at_ms);
+        if due {
+            self.schedule(at_ms);
+        }
         self.record(report, CheckPhase::Capture, at_ms)
     }
 

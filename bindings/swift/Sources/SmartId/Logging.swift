@@ -1,4 +1,8 @@
+import Foundation
 import SmartIdFFI
+#if canImport(os)
+import os
+#endif
 
 /// Where the SDK's log lines go: lifecycle, step changes, failure codes, RASP decisions. Never pixels,
 /// templates, scores of a person, coordinates or keys. Install once, e.g. with `os_log` on iOS.
@@ -11,6 +15,28 @@ public enum SIDLog {
         } catch {
             throw SIDError.from(error)
         }
+    }
+
+    /// The platform's own log: `os_log` (subsystem `com.smartid.sdk`) on Apple platforms, standard
+    /// error elsewhere.
+    public static func installDefault(level: LogLevel = .info) throws {
+        #if canImport(os)
+        let log = OSLog(subsystem: "com.smartid.sdk", category: "sdk")
+        try install(level: level) { level, target, message in
+            let type: OSLogType
+            switch level {
+            case .error: type = .error
+            case .warn: type = .default
+            case .info: type = .info
+            case .debug, .trace: type = .debug
+            }
+            os_log("%{public}@: %{public}@", log: log, type: type, target, message)
+        }
+        #else
+        try install(level: level) { level, target, message in
+            FileHandle.standardError.write(Data("[\(level)] \(target): \(message)\n".utf8))
+        }
+        #endif
     }
 }
 

@@ -15,4 +15,46 @@ object SmartIdLog {
             level,
         )
     }
+
+    /**
+     * The platform's own log: Logcat (tag `SmartId`) on Android, found by reflection so this works on a
+     * plain JVM too, where lines go to `java.util.logging` (logger `smartid`).
+     */
+    @JvmStatic
+    @JvmOverloads
+    fun installDefault(level: LogLevel = LogLevel.INFO) {
+        val logcat = try {
+            Class.forName("android.util.Log")
+                .getMethod("println", Int::class.javaPrimitiveType, String::class.java, String::class.java)
+        } catch (_: ReflectiveOperationException) {
+            null
+        } catch (_: LinkageError) {
+            null
+        }
+        if (logcat != null) {
+            // android.util.Log priorities: VERBOSE 2, DEBUG 3, INFO 4, WARN 5, ERROR 6.
+            install(level) { l, target, message ->
+                val priority = when (l) {
+                    LogLevel.ERROR -> 6
+                    LogLevel.WARN -> 5
+                    LogLevel.INFO -> 4
+                    LogLevel.DEBUG -> 3
+                    LogLevel.TRACE -> 2
+                }
+                logcat.invoke(null, priority, "SmartId", "$target: $message")
+            }
+        } else {
+            val logger = java.util.logging.Logger.getLogger("smartid")
+            install(level) { l, target, message ->
+                val julLevel = when (l) {
+                    LogLevel.ERROR -> java.util.logging.Level.SEVERE
+                    LogLevel.WARN -> java.util.logging.Level.WARNING
+                    LogLevel.INFO -> java.util.logging.Level.INFO
+                    LogLevel.DEBUG -> java.util.logging.Level.FINE
+                    LogLevel.TRACE -> java.util.logging.Level.FINEST
+                }
+                logger.log(julLevel, "$target: $message")
+            }
+        }
+    }
 }

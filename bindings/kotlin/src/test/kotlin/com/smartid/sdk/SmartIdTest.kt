@@ -211,4 +211,19 @@ class SmartIdTest {
         assertEquals(1004, assertThrows(SmartIdException::class.java) { RecordedFrames.y4m(File(dir, "not.y4m")) }.errorCode)
         dir.deleteRecursively()
     }
+
+    @Test
+    fun `the log sink gets lifecycle lines and never the sealed data`() {
+        val lines = java.util.Collections.synchronizedList(mutableListOf<String>())
+        SmartIdLog.install(LogLevel.DEBUG) { _, target, message -> lines.add("$target: $message") }
+        try {
+            val out = capture(config())
+            assertEquals(null, out.code, out.message)
+            assertTrue(lines.any { it.contains("started") } && lines.any { it.contains("sealed") }, lines.toString())
+            val sealed = listOf(out.template!!, out.payload!!).map { it.substring(60, 100) }
+            assertTrue(lines.none { l -> sealed.any { l.contains(it) } }, "no sealed bytes in the log")
+        } finally {
+            SmartIdLog.installDefault(LogLevel.WARN)
+        }
+    }
 }
