@@ -186,9 +186,14 @@ kotlin_junit() {
   [ -n "$details" ] || set -- --details=tree "$@"
   out=$(mktemp) || return
   # shellcheck disable=SC2086
+  # errexit off around the pipe: a failing run must still print the summary line below.
+  local had_e=0
+  case $- in *e*) had_e=1 ;; esac
+  set +e
   "$KOTLIN_JAVA" ${KOTLIN_JUNIT_JAVA_OPTS:-} -cp "${JUNIT_CONSOLE_JAR:-$JUNIT_JARS}" org.junit.platform.console.ConsoleLauncher \
     --disable-banner --disable-ansi-colors --fail-if-no-tests -cp "$tests:$KOTLIN_TEST_CLASSPATH" "$@" 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
+  [ "$had_e" = 0 ] || set -e
   printf 'junit: %s passed, %s failed, %s skipped\n' \
     "$(_kotlin_count successful "$out")" "$(_kotlin_count failed "$out")" \
     "$(($(_kotlin_count skipped "$out") + $(_kotlin_count aborted "$out")))"

@@ -78,12 +78,17 @@ mobile() {
     # Lints of the platform cfg branches (RASP on Android/iOS), then a real staticlib of the FFI crate.
     cargo clippy -p smartid-core -p smartid-ffi --lib --locked --target "$t" -- -D warnings
     cargo rustc -q -p smartid-ffi --lib --crate-type staticlib --locked --target "$t" --profile mobile-ci
-    local lib="$target/$t/mobile-ci/libsmartid_ffi.a"
-    # (grep without -q reads all of nm's output: -q would stop early and fail the pipe under pipefail)
-    llvm-nm --defined-only "$lib" 2>/dev/null \
-      | grep ' T _\?uniffi_smartid_ffi_fn_constructor_capturesession_new$' >/dev/null \
+    local lib="$target/$t/mobile-ci/libsmartid_ffi.a" syms="$target/$t/mobile-ci/libsmartid_ffi.syms"
+    # nm exits non-zero on archive members without symbols: keep its output, not its status.
+    llvm-nm --defined-only "$lib" >"$syms" 2>/dev/null || true
+    grep ' T _\?uniffi_smartid_ffi_fn_constructor_capturesession_new$' "$syms" >/dev/null \
       || { echo "$t: $lib lacks the uniffi exports" >&2; exit 1; }
-    echo "$t: $(basename "$lib") $(du -h "$lib" | cut -f1), uniffi exports present"
+    # Built without the `testing` feature, as an app's library is: no test-only export may be in it.
+    if grep ' T _\?uniffi_smartid_ffi_fn_func_testing_' "$syms" >/dev/null; then
+      echo "$t: $lib exports test-only functions" >&2
+      exit 1
+    fi
+    echo "$t: $(basename "$lib") $(du -h "$lib" | cut -f1), uniffi exports present, no test-only exports"
   done
 }
 

@@ -83,6 +83,7 @@ fn payload(session_id: &[u8; 16], issued_at: u64) -> Payload {
                 decision: Decision::Allow,
                 findings: 0,
             }],
+            policy: Some(smartid_core::rasp::RaspPolicy::mobile()),
         },
         test_mode: false,
     }

@@ -222,7 +222,7 @@ pub fn capture(models: &Path, a: CaptureArgs) -> AnyResult {
         ..CaptureConfig::default()
     };
     match replay(engine, cfg, session_checks(), &input, a.fps, a.json)? {
-        Ok(r) => {
+        Ok(mut r) => {
             if let Some(pk_file) = &a.seal_to {
                 let pk = smartid_core::seal::PublicKey::parse(&std::fs::read_to_string(pk_file)?)?;
                 let sealed = r.seal(&pk, now_unix(), 600)?;
@@ -319,7 +319,7 @@ pub fn demo(models: &Path) -> AnyResult {
         fixed_challenges: Some(vec![ChallengeKind::Blink]),
         ..CaptureConfig::default()
     };
-    let result = replay(engine.clone(), cfg, session_checks(), &frames, 29.97, true)?
+    let mut result = replay(engine.clone(), cfg, session_checks(), &frames, 29.97, true)?
         .map_err(|e| format!("capture failed ({}): {e}", e.code().as_u16()))?;
     print_evidence(&result.evidence, "   ");
     println!(

@@ -18,7 +18,7 @@ mod types;
 pub use engine::Engine;
 pub use error::SmartIdError;
 pub use logging::{LogLevel, LogSink, set_log_sink};
-pub use session::{CaptureSession, SealedResult};
+pub use session::{CaptureSession, SealedResult, check_server_key};
 pub use signals::{BuildProperty, CallbackError, GuidanceListener, Location, PlatformSignals};
 pub use types::{
     CameraFrame, CaptureOptions, EvidenceSummary, FaceBox, Guidance, RaspOverride, RaspPolicyChoice,
@@ -199,12 +199,14 @@ mod tests {
             (None, None, None)
         );
         assert_eq!((s.app_signature(), s.attestation_token()), (None, None));
-        // And the checks still run with them.
-        let checks = rasp::EnvironmentChecks::new(
-            Arc::new(s),
-            rasp::RaspPolicy::desktop(),
-            rasp::RaspConfig::default(),
-        );
-        assert_eq!(checks.run().decision, rasp::Decision::Allow);
+        // And the checks still run with them: a signature the app cannot give is a finding, not a crash.
+        let config = rasp::RaspConfig {
+            expected_signatures: vec!["ab".repeat(32)],
+            ..Default::default()
+        };
+        let checks = rasp::EnvironmentChecks::new(Arc::new(s), rasp::RaspPolicy::mobile(), config);
+        let report = checks.run();
+        assert!(report.blocking.contains(&Threat::AppTampered), "{report:?}");
+        assert_eq!(report.decision, rasp::Decision::Block);
     }
 }

@@ -1,12 +1,14 @@
 //! One capture: frames in, guidance out, and at the end the sealed template and payload.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use smartid_core::liveness::active::ChallengeKind;
 use smartid_core::rasp::EnvironmentChecks;
 use smartid_core::seal::PublicKey;
-use smartid_core::{CaptureResult, Frame};
+use smartid_core::{CaptureResult, Frame, Step};
+use zeroize::Zeroize;
 
 use crate::engine::Engine;
 use crate::error::SmartIdError;
@@ -18,22 +20,49 @@ use crate::types::{CameraFrame, CaptureOptions, EvidenceSummary, Guidance};
 pub struct CaptureSession {
     inner: Mutex<smartid_core::CaptureSession>,
     listener: Option<Arc<dyn GuidanceListener>>,
+    /// Set by `cancel` without the lock (a frame may be in the models, or asking the app's signals):
+    /// applied at the next call.
+    cancelled: AtomicBool,
+    /// For the log: the step of the last frame.
+    last_step: Mutex<Option<Step>>,
 }
 
 impl CaptureSession {
-    /// A session that panicked mid-call (a bug) stays unusable rather than run on a broken state.
+    /// A session that panicked mid-call (a bug) stays unusable rather than run on a broken state. A
+    /// pending cancel is applied first.
     fn lock(&self) -> Result<MutexGuard<'_, smartid_core::CaptureSession>, SmartIdError> {
-        self.inner.lock().map_err(|_| {
+        let mut s = self.inner.lock().map_err(|_| {
             SmartIdError::internal("capture session (unusable after an earlier internal error)")
-        })
+        })?;
+        if self.cancelled.load(Ordering::SeqCst) {
+            s.cancel();
+        }
+        Ok(s)
     }
 
-    /// The app's listener sees every guidance; its exceptions are logged and ignored.
+    /// The app's listener sees every guidance; its exceptions are ignored (logged without their text,
+    /// which is the app's).
     fn notify(&self, g: &Guidance) {
         if let Some(l) = &self.listener
-            && let Err(e) = l.on_guidance(g.clone())
+            && l.on_guidance(g.clone()).is_err()
         {
-            log::warn!(target: "smartid", "guidance listener failed: {e}");
+            log::warn!(target: "smartid", "guidance listener threw; ignored");
+        }
+    }
+
+    /// Logs step changes and the failure code: what an integrator debugging a flow needs, no data.
+    fn log_step(&self, session: &str, g: &Guidance) {
+        let Ok(mut last) = self.last_step.lock() else {
+            return;
+        };
+        if *last != Some(g.step) {
+            match g.error_code {
+                Some(code) => {
+                    log::info!(target: "smartid", "capture {session} failed: code {code}")
+                }
+                None => log::debug!(target: "smartid", "capture {session}: step {:?}", g.step),
+            }
+            *last = Some(g.step);
         }
     }
 }
@@ -60,6 +89,8 @@ impl CaptureSession {
             Ok(Arc::new(Self {
                 inner: Mutex::new(inner),
                 listener,
+                cancelled: AtomicBool::new(false),
+                last_step: Mutex::new(None),
             }))
         })
     }
@@ -78,23 +109,33 @@ impl CaptureSession {
     }
 
     /// Feeds one frame. A malformed frame is an error (1xxx) for that frame only; everything about
-    /// the user is in the guidance.
-    pub fn push_frame(&self, frame: CameraFrame) -> Result<Guidance, SmartIdError> {
+    /// the user is in the guidance. The frame's bytes (a picture of a face) are zeroized afterwards.
+    pub fn push_frame(&self, mut frame: CameraFrame) -> Result<Guidance, SmartIdError> {
         guard("CaptureSession.push_frame", || {
-            let layout = frame.layout()?;
-            let g: Guidance = self
-                .lock()?
-                .push_frame(&Frame::new(&frame.data, layout), frame.timestamp_ms)?
-                .into();
+            let result = frame.layout().and_then(|layout| {
+                let mut session = self.lock()?;
+                let g: Guidance = session
+                    .push_frame(&Frame::new(&frame.data, layout), frame.timestamp_ms)?
+                    .into();
+                self.log_step(&session.session_id().to_hex(), &g);
+                Ok(g)
+            });
+            frame.data.zeroize();
+            let g = result?;
             self.notify(&g);
             Ok(g)
         })
     }
 
-    /// Stops the capture; `finish` then fails with `Cancelled` (5005).
+    /// Stops the capture; `finish` then fails with `Cancelled` (5005) unless it had already ended.
+    /// Never waits for a frame in progress: safe from the UI thread.
     pub fn cancel(&self) -> Result<(), SmartIdError> {
         guard("CaptureSession.cancel", || {
-            self.lock()?.cancel();
+            self.cancelled.store(true, Ordering::SeqCst);
+            // Applied now if no frame holds the session, else at the next call.
+            if let Ok(mut s) = self.inner.try_lock() {
+                s.cancel();
+            }
             Ok(())
         })
     }
@@ -108,7 +149,8 @@ impl CaptureSession {
     ) -> Result<Arc<SealedResult>, SmartIdError> {
         guard("CaptureSession.finish", || {
             let key = PublicKey::parse(&server_public_key)?;
-            let result = self.lock()?.finish()?;
+            check_lifetime(lifetime_secs)?;
+            let mut result = self.lock()?.finish()?;
             let sealed = result.seal(&key, unix_now(), lifetime_secs)?;
             log::info!(target: "smartid", "capture {} sealed for key {}", sealed.session_id, key.key_id());
             Ok(Arc::new(SealedResult {
@@ -155,6 +197,29 @@ fn summary(r: &CaptureResult) -> EvidenceSummary {
         environment_findings: r.environment.findings.len().try_into().unwrap_or(u32::MAX),
         environment_checks: r.environment.runs.len().try_into().unwrap_or(u32::MAX),
     }
+}
+
+/// The longest validity an SDK seals for (servers accept at most an hour by default).
+const MAX_LIFETIME_SECS: u64 = 24 * 3600;
+
+fn check_lifetime(lifetime_secs: u64) -> Result<(), SmartIdError> {
+    if (1..=MAX_LIFETIME_SECS).contains(&lifetime_secs) {
+        Ok(())
+    } else {
+        Err(smartid_core::Error::ConfigInvalid(format!(
+            "lifetime must be 1 to {MAX_LIFETIME_SECS} seconds"
+        ))
+        .into())
+    }
+}
+
+/// Checks a server public key text (`SIDPK1:<key id>:…`) and returns its key id: apps check their
+/// configuration before the user starts a capture rather than after it.
+#[uniffi::export]
+pub fn check_server_key(text: String) -> Result<String, SmartIdError> {
+    guard("check_server_key", || {
+        Ok(PublicKey::parse(&text)?.key_id().to_string())
+    })
 }
 
 fn unix_now() -> u64 {

@@ -64,9 +64,11 @@ pub trait GuidanceListener: Send + Sync {
 /// The app's signals seen as the core's trait. A failing callback is "don't know", logged by name.
 pub(crate) struct ForeignSignals(pub(crate) Arc<dyn PlatformSignals>);
 
+/// The app's value, or "don't know" when its code threw. Logged by name only: the exception's text is
+/// the app's and may hold anything.
 fn known<T: Default>(what: &str, r: Result<T, CallbackError>) -> T {
-    r.unwrap_or_else(|e| {
-        log::warn!(target: "smartid", "platform signal '{what}' failed: {e}");
+    r.unwrap_or_else(|_| {
+        log::warn!(target: "smartid", "platform signal '{what}' threw; treated as unknown");
         T::default()
     })
 }

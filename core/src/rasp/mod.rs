@@ -172,7 +172,7 @@ impl FsRoot {
 }
 
 /// Per-threat decisions.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RaspPolicy {
     pub debugger: Action,
@@ -293,6 +293,9 @@ pub struct EnvironmentReport {
     /// When the checks ran in the session (start, during the capture, before sealing).
     #[serde(default)]
     pub runs: Vec<CheckRun>,
+    /// The policy the device applied: a server sees a threat the app chose to ignore or only report.
+    #[serde(default)]
+    pub policy: Option<RaspPolicy>,
 }
 
 /// The moment of a capture at which the checks ran.
@@ -403,20 +406,33 @@ impl EnvironmentChecks {
         self.platform
     }
 
-    /// Runs every check once.
+    /// Runs every check once, without asking for an attestation token (runs during a capture).
     pub fn run(&self) -> EnvironmentReport {
-        check_environment(
+        self.run_with(false)
+    }
+
+    /// Runs every check and asks the platform for its attestation token: once, just before sealing.
+    pub fn run_for_seal(&self) -> EnvironmentReport {
+        self.run_with(true)
+    }
+
+    fn run_with(&self, attest: bool) -> EnvironmentReport {
+        let mut report = run_checks(
             &self.root,
             self.platform,
             self.signals.as_ref(),
             &self.policy,
             &self.config,
-        )
-        .0
+        );
+        if attest {
+            report.attestation = self.signals.attestation_token();
+        }
+        report
     }
 }
 
-/// Runs every check and applies the policy. Returns the report and how long the checks took.
+/// Runs every check, applies the policy and asks for the attestation token: a one-off report (the
+/// harness's `smartid env`). Returns the report and how long the checks took.
 pub fn check_environment(
     root: &FsRoot,
     platform: Platform,
@@ -425,6 +441,18 @@ pub fn check_environment(
     config: &RaspConfig,
 ) -> (EnvironmentReport, std::time::Duration) {
     let start = Instant::now();
+    let mut report = run_checks(root, platform, signals, policy, config);
+    report.attestation = signals.attestation_token();
+    (report, start.elapsed())
+}
+
+fn run_checks(
+    root: &FsRoot,
+    platform: Platform,
+    signals: &dyn PlatformSignals,
+    policy: &RaspPolicy,
+    config: &RaspConfig,
+) -> EnvironmentReport {
     let mut all = Vec::new();
     all.extend(debugger::check(root, platform));
     all.extend(hooking::check(root, platform, signals));
@@ -446,7 +474,7 @@ pub fn check_environment(
         .collect();
     blocking.sort();
     blocking.dedup();
-    let report = EnvironmentReport {
+    EnvironmentReport {
         platform,
         decision: if blocking.is_empty() {
             Decision::Allow
@@ -455,8 +483,8 @@ pub fn check_environment(
         },
         blocking,
         findings,
-        attestation: signals.attestation_token(),
+        attestation: None,
         runs: Vec::new(),
-    };
-    (report, start.elapsed())
+        policy: Some(policy.clone()),
+    }
 }

@@ -1,5 +1,8 @@
 //! The session's own RASP runs: at the start, at unpredictable moments during the capture (a CSPRNG
 //! draws each next interval), at every step change; the result re-checks before sealing.
+//!
+//! The moments are drawn in capture time and, as a backstop, in frames: frames injected with a frozen
+//! or crawling clock still reach a check within a drawn number of frames.
 
 use std::sync::Arc;
 
@@ -14,7 +17,11 @@ pub(super) struct EnvironmentWatch {
     /// Mean interval between checks during the capture, ms of session time.
     interval_ms: u64,
     next_at_ms: u64,
+    next_at_frame: u64,
 }
+
+/// Frames per mean interval for the frame-count backstop (a 30 fps camera).
+const FRAMES_PER_SECOND: u64 = 30;
 
 impl EnvironmentWatch {
     /// Runs the first check; a blocking environment fails here, before any camera work.
@@ -28,9 +35,10 @@ impl EnvironmentWatch {
             checks,
             interval_ms,
             next_at_ms: 0,
+            next_at_frame: 0,
         };
         watch.record(report, CheckPhase::Start, 0)?;
-        watch.schedule(0);
+        watch.schedule(0, 0);
         Ok(watch)
     }
 
@@ -44,23 +52,23 @@ impl EnvironmentWatch {
 
     /// Checks again when the drawn moment has come, or at once when `force`d (a step change). A forced
     /// check leaves the random schedule alone: it must not push the next unpredictable check later.
-    pub(super) fn tick(&mut self, at_ms: u64, force: bool) -> Result<()> {
-        let due = at_ms >= self.next_at_ms;
+    pub(super) fn tick(&mut self, at_ms: u64, frame: u64, force: bool) -> Result<()> {
+        let due = at_ms >= self.next_at_ms || frame >= self.next_at_frame;
         if !force && !due {
             return Ok(());
         }
         let report = self.checks.run();
         if due {
-            self.schedule(at_ms);
+            self.schedule(at_ms, frame);
         }
         self.record(report, CheckPhase::Capture, at_ms)
     }
 
-    fn schedule(&mut self, now_ms: u64) {
+    fn schedule(&mut self, now_ms: u64, frame: u64) {
         // Uniform in [0.5, 1.5] × the interval: an attacker cannot time an injection between checks.
-        let half = (self.interval_ms / 2).max(1);
-        let wait = half + rand::rng().random_range(0..=2 * half);
-        self.next_at_ms = now_ms.saturating_add(wait);
+        let (wait_ms, wait_frames) = draw(self.interval_ms, &mut rand::rng());
+        self.next_at_ms = now_ms.saturating_add(wait_ms);
+        self.next_at_frame = frame.saturating_add(wait_frames);
     }
 
     fn record(&mut self, report: EnvironmentReport, phase: CheckPhase, at_ms: u64) -> Result<()> {
@@ -80,6 +88,16 @@ impl EnvironmentWatch {
     }
 }
 
+/// The next wait, in ms and (backstop) in frames at 30 fps, each uniform in [0.5, 1.5] × the interval.
+fn draw(interval_ms: u64, rng: &mut impl rand::Rng) -> (u64, u64) {
+    let half = (interval_ms / 2).max(1);
+    let frames = (interval_ms * FRAMES_PER_SECOND / 1000).max(2);
+    (
+        half + rng.random_range(0..=2 * half),
+        frames / 2 + rng.random_range(0..=frames),
+    )
+}
+
 /// `EnvironmentBlocked` naming the threats when the report blocks.
 pub(super) fn blocked(report: &EnvironmentReport) -> Result<()> {
     if report.decision == Decision::Block {
@@ -88,4 +106,26 @@ pub(super) fn blocked(report: &EnvironmentReport) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::draw;
+
+    #[test]
+    fn waits_are_drawn_within_half_to_one_and_a_half_intervals() {
+        let mut rng = rand::rng();
+        let draws: Vec<(u64, u64)> = (0..200).map(|_| draw(1000, &mut rng)).collect();
+        assert!(
+            draws
+                .iter()
+                .all(|(ms, f)| (500..=1500).contains(ms) && (15..=45).contains(f))
+        );
+        // Unpredictable: many different waits, both short and long ones.
+        let mut ms: Vec<u64> = draws.iter().map(|d| d.0).collect();
+        ms.sort();
+        ms.dedup();
+        assert!(ms.len() > 100, "{} distinct waits", ms.len());
+        assert!(draws.iter().any(|d| d.0 < 700) && draws.iter().any(|d| d.0 > 1300));
+    }
 }

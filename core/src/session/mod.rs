@@ -131,7 +131,7 @@ impl CaptureSession {
         if elapsed > self.cfg.overall_timeout_ms {
             return Ok(self.fail(Error::CaptureTimeout, None));
         }
-        if let Err(e) = self.environment.tick(elapsed, false) {
+        if let Err(e) = self.environment.tick(elapsed, frame_no, false) {
             return Ok(self.fail(e, None));
         }
         let (obs, reacquired) = self
@@ -156,16 +156,17 @@ impl CaptureSession {
         // Every step change is a moment an attacker would pick: check the environment there too.
         if step_before != self.step()
             && !self.is_over()
-            && let Err(e) = self.environment.tick(elapsed, true)
+            && let Err(e) = self.environment.tick(elapsed, frame_no, true)
         {
             return Ok(self.fail(e, guidance.face_box));
         }
         Ok(guidance)
     }
 
-    /// Stops the capture; `finish` then reports `Cancelled`.
+    /// Stops a capture in progress; `finish` then reports `Cancelled`. A capture already done or
+    /// failed keeps its outcome (a cancel must not hide a 6001 or a 5003).
     pub fn cancel(&mut self) {
-        if !matches!(self.state, State::Done(_) | State::Consumed) {
+        if !self.is_over() {
             self.state = State::Failed(Error::Cancelled);
         }
     }

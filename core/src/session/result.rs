@@ -58,16 +58,17 @@ impl CaptureResult {
         self.payload_with(self.environment.clone(), issued_at, lifetime_secs)
     }
 
-    /// Runs the RASP checks once more, then seals template and payload for the bank's server (see
-    /// `seal`). A threat that appeared since the capture fails with `EnvironmentBlocked` (6001).
+    /// Runs the RASP checks once more (and asks for the attestation token), then seals template and
+    /// payload for the bank's server (see `seal`). A threat that appeared since the capture fails with
+    /// `EnvironmentBlocked` (6001). The result's `environment` then includes that run.
     pub fn seal(
-        &self,
+        &mut self,
         server_key: &PublicKey,
         issued_at: u64,
         lifetime_secs: u64,
     ) -> Result<SealedCapture> {
         let mut environment = self.environment.clone();
-        let now = self.checks.run();
+        let now = self.checks.run_for_seal();
         let run = CheckRun {
             phase: CheckPhase::Seal,
             at_ms: self.evidence.duration_ms,
@@ -75,6 +76,7 @@ impl CaptureResult {
             findings: now.findings.len().try_into().unwrap_or(u32::MAX),
         };
         environment.merge(now, run);
+        self.environment = environment.clone();
         blocked(&environment)?;
         let payload = self.payload_with(environment, issued_at, lifetime_secs);
         crate::seal::seal_capture(server_key, &self.template, &payload).map_err(Error::from)

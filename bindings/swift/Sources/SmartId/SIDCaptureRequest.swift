@@ -106,6 +106,8 @@ public final class SIDCaptureRequest: @unchecked Sendable {
     }
 
     private func capture(_ config: SIDConfig, _ source: SIDFrameSource) throws -> SIDSealedCapture {
+        // A bad key fails now (7001), not after the user has done the whole capture.
+        _ = try checkServerKey(text: config.serverPublicKey)
         var listeners: [(Guidance) throws -> Void] = []
         if let l = config.guidanceListener { listeners.append(l) }
         if let l = lock.sidLocked({ guidance }) { listeners.append(l) }

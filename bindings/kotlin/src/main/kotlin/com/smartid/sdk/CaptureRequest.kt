@@ -61,8 +61,8 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
         cancelled.set(true)
         try {
             session?.cancel()
-        } catch (_: com.smartid.ffi.SmartIdException) {
-            // The capture thread reports the outcome.
+        } catch (_: Throwable) {
+            // Already finished or destroyed: the capture thread reports the outcome either way.
         }
     }
 
@@ -76,6 +76,8 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
     }
 
     private fun capture(config: SmartIdConfig, source: FrameSource): Result<SealedCapture> {
+        // A bad key fails now (7001), not after the user has done the whole capture.
+        com.smartid.ffi.checkServerKey(config.serverPublicKey)
         val listeners = listOfNotNull(config.guidanceListener, guidance)
         val s = com.smartid.ffi.CaptureSession(
             sdk.engine(config),
@@ -127,7 +129,7 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
         failure = null
         complete = null
         guidance = null
-        executor.execute {
+        val callback = Runnable {
             safely {
                 outcome.fold(
                     { onSuccess?.invoke(it.template, it.payload) },
@@ -137,6 +139,13 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
                     },
                 )
             }
+        }
+        try {
+            executor.execute(callback)
+        } catch (t: Throwable) {
+            // A rejecting executor (shut down, or the main looper gone) must not lose the outcome.
+            Logger.getLogger("smartid").log(Level.WARNING, "callback executor refused the callback", t)
+            callback.run()
         }
     }
 

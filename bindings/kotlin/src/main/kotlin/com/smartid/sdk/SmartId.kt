@@ -25,6 +25,8 @@ class SmartId private constructor() {
     fun configure(config: SmartIdConfig): SmartId {
         require(config.serverPublicKey.startsWith("SIDPK1:")) { "serverPublicKey must be an SIDPK1 key text" }
         require(config.challengeCount in 1..10) { "challengeCount must be 1..10" }
+        require(config.challengeTimeoutMs > 0 && config.overallTimeoutMs > 0) { "timeouts must be positive" }
+        require(config.lifetimeSeconds in 1..86_400) { "lifetimeSeconds must be 1..86400" }
         this.config = config
         return this
     }
