@@ -1,5 +1,5 @@
 //! A `log` facade for integrators: the app hands a sink (Logcat, os_log, its own logger) and a level.
-//! What the SDK logs: lifecycle, step changes, failure codes, RASP decisions. Never pixels, landmarks,
+//! What the SDK logs: lifecycle, step changes, failure codes (6001 for a blocked environment). Never pixels, landmarks,
 //! templates, scores of a person, coordinates or keys.
 
 use std::sync::{Arc, RwLock};

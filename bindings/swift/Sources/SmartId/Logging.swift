@@ -4,7 +4,7 @@ import SmartIdFFI
 import os
 #endif
 
-/// Where the SDK's log lines go: lifecycle, step changes, failure codes, RASP decisions. Never pixels,
+/// Where the SDK's log lines go: lifecycle, step changes, failure codes (a blocked environment is 6001). Never pixels,
 /// templates, scores of a person, coordinates or keys. Install once, e.g. with `os_log` on iOS.
 public enum SIDLog {
     /// Sends SDK log lines at `level` and above to `sink(level, target, message)`, replacing any

@@ -1,7 +1,7 @@
 package com.smartid.sdk
 
 /**
- * Where the SDK's log lines go: lifecycle, step changes, failure codes, RASP decisions. Never pixels,
+ * Where the SDK's log lines go: lifecycle, step changes, failure codes (a blocked environment is 6001). Never pixels,
  * templates, scores of a person, coordinates or keys. Install once, e.g. with Logcat on Android.
  */
 object SmartIdLog {
