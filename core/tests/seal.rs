@@ -292,7 +292,8 @@ fn test_vectors() {
         "sealed_template": sealed.template,
         "sealed_payload": sealed.payload,
         "template_plain_hex": hex::encode(&*t.to_bytes()),
-        "payload_plain": p,
+        // Exactly the JSON that was sealed (f32 values in their shortest form).
+        "payload_plain": serde_json::from_slice::<serde_json::Value>(&serde_json::to_vec(&p).unwrap()).unwrap(),
     });
     // Compare as the file stores it (f32 values print shortest-round-trip once written).
     let vector: serde_json::Value =
