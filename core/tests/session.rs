@@ -50,17 +50,17 @@ fn carphone_frames(range: std::ops::Range<usize>) -> Vec<RgbImage> {
 fn carphone_with_blink_succeeds() {
     let (guidance, result) = replay(fixed(&[ChallengeKind::Blink]), &carphone_frames(0..120));
     let r = result.unwrap();
-    let ev = &r.evidence.challenges;
+    let ev = &r.evidence().challenges;
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].kind, ChallengeKind::Blink);
     assert_eq!(ev[0].action_frame, 42, "the first blink of the recording");
     assert_eq!(ev[0].passed_frame, 43);
-    assert!(r.evidence.test_mode, "fixed challenges are a replay");
-    assert_eq!(r.template.values().len(), 512);
-    assert!(r.template_frame > 43);
-    let passive = r.evidence.passive.unwrap();
+    assert!(r.evidence().test_mode, "fixed challenges are a replay");
+    assert_eq!(r.template().values().len(), 512);
+    assert!(r.template_frame() > 43);
+    let passive = r.evidence().passive.clone().unwrap();
     assert!(passive.live && passive.samples >= 3);
-    assert!(r.evidence.identity_min_similarity > 0.5);
+    assert!(r.evidence().identity_min_similarity > 0.5);
     // The UI saw the blink prompt and the steps in order.
     assert!(guidance.iter().any(|g| g.prompt == Prompt::Blink));
     assert_eq!(guidance.last().unwrap().step, Step::Done);
@@ -73,9 +73,10 @@ fn carphone_with_blink_succeeds() {
     // Tracking: the detector ran only on sampled frames.
     println!(
         "frames {} detector runs {}",
-        r.evidence.frames, r.evidence.detector_runs
+        r.evidence().frames,
+        r.evidence().detector_runs
     );
-    assert!(r.evidence.detector_runs <= r.evidence.frames / 4);
+    assert!(r.evidence().detector_runs <= r.evidence().frames / 4);
 }
 
 #[test]
@@ -183,8 +184,8 @@ fn passive_only_mode_needs_no_challenge() {
     };
     let (_, result) = replay(cfg, &carphone_frames(0..40));
     let r = result.unwrap();
-    assert!(r.evidence.challenges.is_empty() && !r.evidence.test_mode);
-    assert!(r.evidence.passive.unwrap().live);
+    assert!(r.evidence().challenges.is_empty() && !r.evidence().test_mode);
+    assert!(r.evidence().passive.clone().unwrap().live);
 }
 
 #[test]
@@ -264,7 +265,7 @@ fn a_capture_seals_and_opens_with_its_evidence() {
     let (_, result) = replay(cfg, &carphone_frames(0..30));
     let mut r = result.unwrap();
     let server = KeyPair::generate("k1").unwrap();
-    let runs_before = r.environment.runs.len();
+    let runs_before = r.environment().runs.len();
     let sealed = r.seal(&server.public(), 1_790_000_000, 600).unwrap();
     let ring = ServerKeyring::new().with(server);
     let opened = open_capture(
@@ -275,12 +276,12 @@ fn a_capture_seals_and_opens_with_its_evidence() {
         &OpenPolicy::default(),
     )
     .unwrap();
-    assert_eq!(opened.template.values(), r.template.values());
-    assert_eq!(opened.session_id, r.session_id);
+    assert_eq!(opened.template.values(), r.template().values());
+    assert_eq!(opened.session_id, r.session_id());
     let p = &opened.payload;
     assert_eq!(p.liveness.mode, LivenessMode::Passive);
-    assert_eq!(p.liveness, r.evidence);
-    assert_eq!(p.models, r.models);
+    assert_eq!(&p.liveness, r.evidence());
+    assert_eq!(p.models, r.models());
     assert_eq!(p.models.len(), 5);
     // The environment the payload carries is the capture's, plus the run just before sealing.
     use smartid_core::rasp::CheckPhase;
@@ -289,7 +290,8 @@ fn a_capture_seals_and_opens_with_its_evidence() {
     assert_eq!(phases.last(), Some(&CheckPhase::Seal));
     assert_eq!(p.environment.runs.len(), runs_before + 1);
     assert_eq!(
-        p.environment, r.environment,
+        &p.environment,
+        r.environment(),
         "the result keeps the report it sealed"
     );
     assert_eq!(
@@ -353,8 +355,8 @@ fn the_session_rechecks_the_environment_at_random_moments() {
         }
     }
     let r = s.finish().unwrap();
-    let runs = &r.environment.runs;
-    let duration = r.evidence.duration_ms;
+    let runs = &r.environment().runs;
+    let duration = r.evidence().duration_ms;
     assert_eq!(runs[0].phase, CheckPhase::Start);
     assert_eq!(runs[0].at_ms, 0);
     let during: Vec<u64> = runs

@@ -240,23 +240,23 @@ pub fn capture(models: &Path, a: CaptureArgs) -> AnyResult {
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "result": "success",
-                        "session_id": r.session_id.to_hex(),
-                        "template_frame": r.template_frame,
-                        "template_model": r.template.model_id(),
-                        "template_dim": r.template.values().len(),
-                        "evidence": r.evidence,
-                        "quality": r.quality,
+                        "session_id": r.session_id().to_hex(),
+                        "template_frame": r.template_frame(),
+                        "template_model": r.template().model_id(),
+                        "template_dim": r.template().values().len(),
+                        "evidence": r.evidence(),
+                        "quality": r.quality(),
                     }))?
                 );
             } else {
                 println!(
                     "\nsuccess: template from frame {} ({} values, model {})",
-                    r.template_frame,
-                    r.template.values().len(),
-                    r.template.model_id()
+                    r.template_frame(),
+                    r.template().values().len(),
+                    r.template().model_id()
                 );
-                print_evidence(&r.evidence, "  ");
-                if r.evidence.test_mode {
+                print_evidence(r.evidence(), "  ");
+                if r.evidence().test_mode {
                     println!(
                         "  TEST MODE: fixed challenges, a server should refuse this capture in production"
                     );
@@ -321,12 +321,12 @@ pub fn demo(models: &Path) -> AnyResult {
     };
     let mut result = replay(engine.clone(), cfg, session_checks(), &frames, 29.97, true)?
         .map_err(|e| format!("capture failed ({}): {e}", e.code().as_u16()))?;
-    print_evidence(&result.evidence, "   ");
+    print_evidence(result.evidence(), "   ");
     println!(
         "   template from frame {}: {} values; same person throughout (min similarity {:.2})",
-        result.template_frame,
-        result.template.values().len(),
-        result.evidence.identity_min_similarity
+        result.template_frame(),
+        result.template().values().len(),
+        result.evidence().identity_min_similarity
     );
 
     println!("5. seal for the server (HPKE X25519 / HKDF-SHA256 / AES-256-GCM)");
@@ -353,7 +353,7 @@ pub fn demo(models: &Path) -> AnyResult {
         &OpenPolicy::default(),
     )
     .map_err(|e| format!("server refused ({}): {e}", e.http_code()))?;
-    let same = opened.template.values() == result.template.values();
+    let same = opened.template.values() == result.template().values();
     println!(
         "   session {} opened with key {}; template intact: {same}",
         opened.session_id, opened.key_id

@@ -187,15 +187,20 @@ impl SealedResult {
 
 fn summary(r: &CaptureResult) -> EvidenceSummary {
     EvidenceSummary {
-        session_id: r.session_id.to_hex(),
-        liveness: r.evidence.mode,
-        test_mode: r.evidence.test_mode,
-        challenges_passed: r.evidence.challenges.iter().map(|c| c.kind).collect(),
-        frames: r.evidence.frames,
-        duration_ms: r.evidence.duration_ms,
-        template_model: r.template.model_id().into(),
-        environment_findings: r.environment.findings.len().try_into().unwrap_or(u32::MAX),
-        environment_checks: r.environment.runs.len().try_into().unwrap_or(u32::MAX),
+        session_id: r.session_id().to_hex(),
+        liveness: r.evidence().mode,
+        test_mode: r.evidence().test_mode,
+        challenges_passed: r.evidence().challenges.iter().map(|c| c.kind).collect(),
+        frames: r.evidence().frames,
+        duration_ms: r.evidence().duration_ms,
+        template_model: r.template().model_id().into(),
+        environment_findings: r
+            .environment()
+            .findings
+            .len()
+            .try_into()
+            .unwrap_or(u32::MAX),
+        environment_checks: r.environment().runs.len().try_into().unwrap_or(u32::MAX),
     }
 }
 

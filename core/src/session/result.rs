@@ -11,24 +11,53 @@ use crate::vision::Quality;
 
 use super::environment::blocked;
 
-/// A successful capture. The template is plaintext here; seal it before it leaves the SDK.
+/// A successful capture. The template is plaintext here; seal it before it leaves the SDK. Read-only:
+/// what the session measured goes into the payload as it was measured.
 #[derive(Debug, Clone)]
 pub struct CaptureResult {
-    pub session_id: SessionId,
-    pub template: Template,
-    pub evidence: LivenessEvidence,
-    /// Quality of the frame the template came from.
-    pub quality: Quality,
-    pub template_frame: u64,
-    /// Every RASP run of the capture, merged.
-    pub environment: EnvironmentReport,
-    /// The models that took part (role, id, sha256).
-    pub models: Vec<ModelRef>,
+    pub(super) session_id: SessionId,
+    pub(super) template: Template,
+    pub(super) evidence: LivenessEvidence,
+    pub(super) quality: Quality,
+    pub(super) template_frame: u64,
+    pub(super) environment: EnvironmentReport,
+    pub(super) models: Vec<ModelRef>,
     /// The session's checks, run once more before sealing.
     pub(super) checks: Arc<EnvironmentChecks>,
 }
 
 impl CaptureResult {
+    pub fn session_id(&self) -> SessionId {
+        self.session_id
+    }
+
+    pub fn template(&self) -> &Template {
+        &self.template
+    }
+
+    pub fn evidence(&self) -> &LivenessEvidence {
+        &self.evidence
+    }
+
+    /// Quality of the frame the template came from.
+    pub fn quality(&self) -> &Quality {
+        &self.quality
+    }
+
+    pub fn template_frame(&self) -> u64 {
+        self.template_frame
+    }
+
+    /// Every RASP run of the capture, merged (and, once sealed, the pre-seal run).
+    pub fn environment(&self) -> &EnvironmentReport {
+        &self.environment
+    }
+
+    /// The models that took part (role, id, sha256).
+    pub fn models(&self) -> &[ModelRef] {
+        &self.models
+    }
+
     /// The metadata payload with a given environment report, valid from `issued_at` (unix seconds)
     /// for `lifetime_secs`.
     fn payload_with(
