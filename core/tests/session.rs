@@ -377,10 +377,10 @@ fn the_session_rechecks_the_environment_at_random_moments() {
     );
 }
 
-#[test]
-fn a_hook_that_appears_mid_capture_fails_it() {
-    // The recording never turns left: after the step change into the challenge (frame ~2) only the
-    // session's random re-checks run, so they alone must catch the hook.
+/// Runs the recording into a turn-left challenge it never performs (so after the step change into the
+/// challenge, around frame 2, only the session's random re-checks run), with a hook appearing at frame
+/// 30 and frame times from `clock`. Returns the frame where the capture ended and its outcome.
+fn hook_during_a_challenge(clock: impl Fn(usize) -> u64) -> (usize, Guidance, smartid_core::Error) {
     let signals = std::sync::Arc::new(SwitchableSignals::default());
     let cfg = CaptureConfig {
         challenge_timeout_ms: 60_000,
@@ -394,8 +394,8 @@ fn a_hook_that_appears_mid_capture_fails_it() {
                 .hooked
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }
-        let g = s.push_rgb(f, t_ms(i)).unwrap();
-        if (10..=30).contains(&i) {
+        let g = s.push_rgb(f, clock(i)).unwrap();
+        if (10..30).contains(&i) {
             assert_eq!(
                 g.step,
                 Step::Challenge,
@@ -409,10 +409,15 @@ fn a_hook_that_appears_mid_capture_fails_it() {
         }
     }
     let (at, g) = last.unwrap();
+    (at, g, s.finish().unwrap_err())
+}
+
+#[test]
+fn a_hook_that_appears_mid_capture_fails_it() {
+    let (at, g, err) = hook_during_a_challenge(t_ms);
     assert_eq!(g.error_code, Some(ErrorCode::EnvironmentBlocked));
     // Caught within the longest random wait (1.5 s ≈ 45 frames) of the injection.
     assert!((30..30 + 46).contains(&at), "failed at frame {at}");
-    let err = s.finish().unwrap_err();
     assert_eq!(err.code(), ErrorCode::EnvironmentBlocked);
     assert_eq!(
         err.to_string(),
@@ -423,31 +428,9 @@ fn a_hook_that_appears_mid_capture_fails_it() {
 /// A clock frozen by the injector does not stop the re-checks: the frame count reaches them.
 #[test]
 fn a_frozen_clock_still_gets_rechecked() {
-    let signals = std::sync::Arc::new(SwitchableSignals::default());
-    let cfg = CaptureConfig {
-        challenge_timeout_ms: 60_000,
-        ..fixed(&[ChallengeKind::TurnLeft])
-    };
-    let mut s = CaptureSession::new(engine(), cfg, hooking_blocks(signals.clone())).unwrap();
-    let mut failed_at = None;
-    for (i, f) in carphone_frames(0..120).iter().enumerate() {
-        if i == 30 {
-            signals
-                .hooked
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-        // Every frame claims the same capture time.
-        if s.push_rgb(f, 1_000).unwrap().step == Step::Failed {
-            failed_at = Some(i);
-            break;
-        }
-    }
-    let at = failed_at.expect("the hook is caught");
+    let (at, _, err) = hook_during_a_challenge(|_| 1_000);
     assert!((30..30 + 46).contains(&at), "failed at frame {at}");
-    assert_eq!(
-        s.finish().unwrap_err().code(),
-        ErrorCode::EnvironmentBlocked
-    );
+    assert_eq!(err.code(), ErrorCode::EnvironmentBlocked);
 }
 
 #[test]

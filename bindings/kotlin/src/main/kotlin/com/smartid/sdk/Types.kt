@@ -36,28 +36,21 @@ class SmartIdException(message: String, val errorCode: Int, cause: Throwable? = 
         /** Maps anything thrown below the facade to a message and a stable code. */
         internal fun from(t: Throwable): SmartIdException = when (t) {
             is SmartIdException -> t
-            is com.smartid.ffi.SmartIdException -> SmartIdException(t.detail(), t.code().toInt(), t)
+            is com.smartid.ffi.SmartIdException -> t.codeAndDetail().let { (code, detail) ->
+                SmartIdException(detail, code.toInt(), t)
+            }
             else -> SmartIdException("internal error: ${t.javaClass.simpleName}", INTERNAL, t)
         }
     }
 }
 
-private fun com.smartid.ffi.SmartIdException.code(): UInt = when (this) {
-    is com.smartid.ffi.SmartIdException.Frame -> code
-    is com.smartid.ffi.SmartIdException.Model -> code
-    is com.smartid.ffi.SmartIdException.Config -> code
-    is com.smartid.ffi.SmartIdException.Capture -> code
-    is com.smartid.ffi.SmartIdException.Environment -> code
-    is com.smartid.ffi.SmartIdException.Seal -> code
-    is com.smartid.ffi.SmartIdException.Internal -> code
-}
-
-private fun com.smartid.ffi.SmartIdException.detail(): String = when (this) {
-    is com.smartid.ffi.SmartIdException.Frame -> detail
-    is com.smartid.ffi.SmartIdException.Model -> detail
-    is com.smartid.ffi.SmartIdException.Config -> detail
-    is com.smartid.ffi.SmartIdException.Capture -> detail
-    is com.smartid.ffi.SmartIdException.Environment -> detail
-    is com.smartid.ffi.SmartIdException.Seal -> detail
-    is com.smartid.ffi.SmartIdException.Internal -> detail
+/** The stable code and the message of any generated error variant. */
+private fun com.smartid.ffi.SmartIdException.codeAndDetail(): Pair<UInt, String> = when (this) {
+    is com.smartid.ffi.SmartIdException.Frame -> code to detail
+    is com.smartid.ffi.SmartIdException.Model -> code to detail
+    is com.smartid.ffi.SmartIdException.Config -> code to detail
+    is com.smartid.ffi.SmartIdException.Capture -> code to detail
+    is com.smartid.ffi.SmartIdException.Environment -> code to detail
+    is com.smartid.ffi.SmartIdException.Seal -> code to detail
+    is com.smartid.ffi.SmartIdException.Internal -> code to detail
 }
