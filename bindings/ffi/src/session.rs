@@ -51,7 +51,8 @@ impl CaptureSession {
     }
 
     /// Logs step changes and the failure code: what an integrator debugging a flow needs, no data.
-    fn log_step(&self, session: &str, g: &Guidance) {
+    /// Formats nothing unless the step changed (this runs on every frame).
+    fn log_step(&self, session: smartid_core::SessionId, g: &Guidance) {
         let Ok(mut last) = self.last_step.lock() else {
             return;
         };
@@ -117,7 +118,7 @@ impl CaptureSession {
                 let g: Guidance = session
                     .push_frame(&Frame::new(&frame.data, layout), frame.timestamp_ms)?
                     .into();
-                self.log_step(&session.session_id().to_hex(), &g);
+                self.log_step(session.session_id(), &g);
                 Ok(g)
             });
             frame.data.zeroize();
