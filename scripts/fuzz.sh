@@ -11,7 +11,7 @@ export RUSTC_BOOTSTRAP=1
 mkdir -p fuzz/corpus/open
 python3 - <<'PY'
 import json
-v = json.load(open("docs/test-vectors/capture-v1.json"))
+v = json.load(open("docs/test-vectors/capture-v2.json"))
 open("fuzz/corpus/open/vector", "wb").write(v["sealed_template"].encode() + b"\0" + v["sealed_payload"].encode())
 PY
 for target in open parsers frame rasp_files; do

@@ -30,7 +30,8 @@ pub struct CaptureConfig {
     /// Compare the face with the one seen at positioning every Nth frame (and whenever the track is
     /// re-acquired).
     pub identity_every: u32,
-    /// Same-person threshold; `None` takes the manifest's match threshold.
+    /// Same-person threshold in the embedder's metric (cosine similarity or Euclidean distance); `None`
+    /// takes the manifest's match threshold.
     pub same_person_threshold: Option<f32>,
     /// Frames examined after the challenges to choose the template frame.
     pub capture_frames: u32,
@@ -95,13 +96,18 @@ impl CaptureConfig {
         if self.environment_recheck_ms == 0 {
             return bad("environment_recheck_ms must be positive");
         }
-        for t in [self.passive_threshold, self.same_person_threshold]
-            .into_iter()
-            .flatten()
+        if self
+            .passive_threshold
+            .is_some_and(|t| !(0.0..=1.0).contains(&t))
         {
-            if !(0.0..=1.0).contains(&t) {
-                return bad("thresholds must be within 0..1");
-            }
+            return bad("passive_threshold must be within 0..1");
+        }
+        // A cosine similarity (0..1) or a Euclidean distance, whichever the embedder uses.
+        if self
+            .same_person_threshold
+            .is_some_and(|t| !(t.is_finite() && t >= 0.0))
+        {
+            return bad("same_person_threshold must be a finite non-negative number");
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod frame;
 pub mod liveness;
 pub mod manifest;
+pub mod matching;
 pub mod rasp;
 pub mod seal;
 #[cfg(feature = "capture")]

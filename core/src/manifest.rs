@@ -8,18 +8,25 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::matching::Metric;
 
-pub const MANIFEST_FORMAT: u32 = 1;
+/// Format 2: eye openness from a landmark contour, optional anti-spoof, the embedder's alignment and
+/// metric described here (format 1 hard-coded a 5-point template and cosine).
+pub const MANIFEST_FORMAT: u32 = 2;
 pub const MANIFEST_FILE: &str = "manifest.toml";
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub format: u32,
+    /// Which model set this is (`clean`, `antispoof`, …): shown by tools, not used for decisions.
+    pub name: String,
     pub detector: DetectorSpec,
     pub mesh: MeshSpec,
-    pub eye_state: EyeStateSpec,
-    pub antispoof: AntiSpoofSpec,
+    pub eyes: EyesSpec,
+    /// Passive liveness. Optional: without it a capture proves liveness with challenges only, and its
+    /// payload says so (`liveness.passive.status = "no_model"`).
+    pub antispoof: Option<AntiSpoofSpec>,
     pub embedder: EmbedderSpec,
 }
 
@@ -157,18 +164,44 @@ pub struct MeshLandmarks {
     pub track_rotation: [usize; 2],
 }
 
-/// Eye open/closed classifier on a square crop centred on the lids.
+/// How eye openness is measured. One method today; the enum makes the manifest say which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EyeMethod {
+    /// Eye aspect ratio of a landmark model's eye contour (MediaPipe Iris), per eye on its own crop.
+    IrisContour,
+}
+
+/// Eye openness from an eye-contour landmark model, judged against the user's own open-eye baseline.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct EyeStateSpec {
+pub struct EyesSpec {
     #[serde(flatten)]
     pub model: ModelSpec,
-    pub output: String,
-    /// Crop side = this × horizontal distance between the eye corners.
+    pub method: EyeMethod,
+    /// Output holding the contour as (x, y, z) triples in input pixels.
+    pub contour_output: String,
+    pub contour_points: usize,
+    /// Crop side = this × the distance between the eye corners (mesh `right_eye`/`left_eye` p1 and
+    /// p4), rotated so the corners are level.
     pub crop_side: f32,
-    pub open_class: usize,
-    /// An eye is closed when its open probability is below this.
+    /// The model was trained on one eye: the other eye's crop is mirrored (MediaPipe mirrors the left).
+    pub mirror_left: bool,
+    /// Contour indices of the two eye corners (the ratio's denominator).
+    pub corners: [usize; 2],
+    /// Contour index pairs (upper lid, lower lid) whose mean distance is the ratio's numerator.
+    pub lid_pairs: Vec<[usize; 2]>,
+    /// A typical open-eye ratio, used until the session has seen enough of this user's eyes (and for
+    /// single stills).
+    pub baseline_prior: f32,
+    /// The user's baseline is the median ratio over this many recent frames.
+    pub baseline_frames: u32,
+    /// Fewer frames than this and the prior is used.
+    pub baseline_min_frames: u32,
+    /// Eyes close when the ratio (mean of both eyes) falls below this fraction of the baseline…
     pub closed_below: f32,
+    /// …and count as open again only above this fraction, so one blink is one blink.
+    pub open_above: f32,
 }
 
 /// Passive anti-spoof model on a scaled square crop around the face.
@@ -189,7 +222,7 @@ pub struct AntiSpoofSpec {
     pub live_threshold: f32,
 }
 
-/// Face embedding on a 5-point aligned crop.
+/// Face embedding on a crop aligned to reference points.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmbedderSpec {
@@ -197,10 +230,40 @@ pub struct EmbedderSpec {
     pub model: ModelSpec,
     pub output: String,
     pub dim: usize,
-    /// Where the 5 points land in the input crop: eye centres, nose tip, mouth corners (image-left first).
-    pub template_points: [[f32; 2]; 5],
-    /// Cosine similarity at or above which two embeddings are the same person.
+    /// How two embeddings are compared; cosine vectors are L2-normalised, Euclidean ones kept raw.
+    pub metric: Metric,
+    /// Same person when the score is on the matching side of this (≥ for cosine, ≤ for Euclidean).
     pub match_threshold: f32,
+    pub alignment: AlignmentSpec,
+}
+
+/// How the embedder's input crop is cut: a least-squares similarity from the frame's points (each the
+/// mean of some mesh landmarks) to where the model expects them, then a sampling rule.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlignmentSpec {
+    pub sampling: Sampling,
+    pub points: Vec<AlignmentPoint>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlignmentPoint {
+    /// Where the point lands, in input pixels (for `dlib_chip`: dlib's nominal chip coordinates).
+    pub at: [f32; 2],
+    /// Mesh landmarks whose mean is the point in the frame.
+    pub landmarks: Vec<usize>,
+}
+
+/// How crop pixels are sampled once the similarity is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampling {
+    /// Bilinear warp with the similarity as is (ArcFace-style templates).
+    Affine,
+    /// dlib's `extract_image_chips`: pixel u of an N-px chip samples T(N/2) + R·((N·s − 1)/(N − 1))·(u −
+    /// (N − 1)/2), after halving the image with a 5×5 Gaussian pyramid while s > 2.
+    DlibChip,
 }
 
 impl Manifest {
@@ -211,14 +274,18 @@ impl Manifest {
         Ok(m)
     }
 
-    pub fn models(&self) -> [(&'static str, &ModelSpec); 5] {
-        [
+    /// Every model of the set, with its role, in pipeline order.
+    pub fn models(&self) -> Vec<(&'static str, &ModelSpec)> {
+        let mut all = vec![
             ("detector", &self.detector.model),
             ("mesh", &self.mesh.model),
-            ("eye_state", &self.eye_state.model),
-            ("antispoof", &self.antispoof.model),
-            ("embedder", &self.embedder.model),
-        ]
+            ("eyes", &self.eyes.model),
+        ];
+        if let Some(a) = &self.antispoof {
+            all.push(("antispoof", &a.model));
+        }
+        all.push(("embedder", &self.embedder.model));
+        all
     }
 
     fn validate(&self) -> Result<()> {
@@ -259,15 +326,69 @@ impl Manifest {
         if all.any(|i| *i >= self.mesh.points) {
             return bad("mesh: a landmark index is beyond the point count".into());
         }
-        if self.mesh.roi_scale <= 0.0 || self.eye_state.crop_side <= 0.0 {
-            return bad("mesh roi_scale and eye_state crop_side must be positive".into());
+        if self.mesh.roi_scale <= 0.0 {
+            return bad("mesh: roi_scale must be positive".into());
         }
-        let a = &self.antispoof;
-        if a.box_side <= 0.0 || a.crop_scale <= 0.0 {
+        self.validate_eyes()?;
+        if let Some(a) = &self.antispoof
+            && (a.box_side <= 0.0 || a.crop_scale <= 0.0)
+        {
             return bad("antispoof: box_side and crop_scale must be positive".into());
         }
-        if self.embedder.dim == 0 {
-            return bad("embedder: dim must be positive".into());
+        self.validate_embedder()?;
+        Ok(())
+    }
+}
+
+impl Manifest {
+    fn validate_eyes(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::ManifestInvalid(format!("eyes: {m}")));
+        let e = &self.eyes;
+        if e.contour_points == 0 {
+            return bad("contour_points must be positive");
+        }
+        let indices = e.corners.iter().chain(e.lid_pairs.iter().flatten());
+        if indices.copied().any(|i| i >= e.contour_points) {
+            return bad("a contour index is beyond contour_points");
+        }
+        if e.lid_pairs.is_empty() || e.corners[0] == e.corners[1] {
+            return bad("needs lid pairs and two different corners");
+        }
+        if !(e.crop_side > 0.0 && e.baseline_prior > 0.0) {
+            return bad("crop_side and baseline_prior must be positive");
+        }
+        if !(0.0 < e.closed_below && e.closed_below < e.open_above && e.open_above <= 1.5) {
+            return bad("need 0 < closed_below < open_above <= 1.5");
+        }
+        if e.baseline_min_frames == 0 || e.baseline_frames < e.baseline_min_frames {
+            return bad("need 0 < baseline_min_frames <= baseline_frames");
+        }
+        Ok(())
+    }
+
+    fn validate_embedder(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::ManifestInvalid(format!("embedder: {m}")));
+        let e = &self.embedder;
+        if e.dim == 0 || e.dim > crate::seal::MAX_TEMPLATE_DIM {
+            return bad("dim must be 1..=4096");
+        }
+        if !e.match_threshold.is_finite() || e.match_threshold < 0.0 {
+            return bad("match_threshold must be a finite non-negative number");
+        }
+        if e.metric == Metric::Cosine && e.match_threshold > 1.0 {
+            return bad("a cosine match_threshold is at most 1");
+        }
+        let points = &e.alignment.points;
+        if points.len() < 2 {
+            return bad("alignment needs at least two points");
+        }
+        for p in points {
+            if p.landmarks.is_empty() || p.landmarks.iter().any(|i| *i >= self.mesh.points) {
+                return bad("an alignment point needs mesh landmarks below the mesh point count");
+            }
+            if p.at.iter().any(|v| !v.is_finite()) {
+                return bad("alignment coordinates must be finite");
+            }
         }
         Ok(())
     }

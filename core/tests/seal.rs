@@ -6,8 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use rand::SeedableRng;
 use smartid_core::liveness::active::{ChallengeEvidence, ChallengeKind};
-use smartid_core::liveness::passive::PassiveEvidence;
-use smartid_core::liveness::{LivenessEvidence, LivenessMode};
+use smartid_core::liveness::{IdentityEvidence, LivenessEvidence, LivenessMode, PassiveOutcome};
+use smartid_core::matching::Metric;
 use smartid_core::rasp::{CheckPhase, CheckRun, Decision, EnvironmentReport, Platform};
 use smartid_core::seal::payload::PAYLOAD_VERSION;
 use smartid_core::seal::{
@@ -18,12 +18,17 @@ use smartid_core::vision::{HeadPose, Quality};
 
 const NOW: u64 = 1_790_000_000;
 
+const MODEL: &str = "dlib/dlib_face_recognition_resnet_model_v1@int8";
+
 fn template(seed: f32) -> Template {
-    let v: Vec<f32> = (0..512).map(|i| ((i as f32) * 0.37 + seed).sin()).collect();
-    Template::new("faceplugin/fr_feature@0.0.1", v).unwrap()
+    let v: Vec<f32> = (0..128)
+        .map(|i| ((i as f32) * 0.37 + seed).sin() * 0.1)
+        .collect();
+    Template::new(MODEL, Metric::Euclidean, v).unwrap()
 }
 
-/// A payload shaped like a real capture's: one blink, passive scores, a clean environment.
+/// A payload shaped like a real capture with the default (clean) model set: one blink, no anti-spoof
+/// model, a clean environment.
 fn payload(session_id: &[u8; 16], issued_at: u64) -> Payload {
     Payload {
         v: PAYLOAD_VERSION,
@@ -32,14 +37,14 @@ fn payload(session_id: &[u8; 16], issued_at: u64) -> Payload {
         session_id: SessionId::from_bytes(*session_id),
         issued_at,
         expires_at: issued_at + 600,
-        template_model: "faceplugin/fr_feature@0.0.1".into(),
+        template_model: MODEL.into(),
         models: vec![ModelRef {
             role: "embedder".into(),
-            id: "faceplugin/fr_feature@0.0.1".into(),
-            sha256: "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581".into(),
+            id: MODEL.into(),
+            sha256: "aeae14b9111f7ccfb687b28821cd3d64d8bdd7e9a36599588a48d7d79755301b".into(),
         }],
         liveness: LivenessEvidence {
-            mode: LivenessMode::Both,
+            mode: LivenessMode::Active,
             test_mode: false,
             challenges_asked: vec![ChallengeKind::Blink],
             challenges: vec![ChallengeEvidence {
@@ -50,15 +55,13 @@ fn payload(session_id: &[u8; 16], issued_at: u64) -> Payload {
                 passed_ms: 1434,
                 peak: 33.0,
             }],
-            passive: Some(PassiveEvidence {
-                samples: 4,
-                mean: 0.97,
-                min: 0.95,
-                threshold: 0.5,
-                live: true,
-            }),
-            identity_min_similarity: 0.81,
-            identity_checks: 4,
+            passive: PassiveOutcome::NoModel,
+            identity: IdentityEvidence {
+                metric: Metric::Euclidean,
+                threshold: 0.6,
+                worst: Some(0.31),
+                checks: 4,
+            },
             frames: 60,
             detector_runs: 12,
             duration_ms: 2000,
@@ -256,8 +259,8 @@ fn bad_keys_and_templates_are_refused_when_sealing() {
         KeyPair::parse("SIDPK1:kid:AAAA").unwrap_err(),
         smartid_core::seal::SealError::InvalidPrivateKey
     );
-    assert!(Template::new("m", vec![f32::NAN]).is_err());
-    assert!(Template::new("m", vec![]).is_err());
+    assert!(Template::new("m", Metric::Cosine, vec![f32::NAN]).is_err());
+    assert!(Template::new("m", Metric::Cosine, vec![]).is_err());
     let (_, pk) = server();
     let mut p = payload(&[1; 16], NOW);
     p.template_model = "another/model@1".into();
@@ -272,12 +275,12 @@ fn bad_keys_and_templates_are_refused_when_sealing() {
     );
 }
 
-/// docs/test-vectors/capture-v1.json: fixed key, fixed RNG seed, fixed template and payload.
+/// docs/test-vectors/capture-v2.json: fixed key, fixed RNG seed, fixed template and payload.
 /// Regenerate with `SMARTID_WRITE_VECTORS=1 cargo test -p smartid-core --test seal`.
 #[test]
 fn test_vectors() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../docs/test-vectors/capture-v1.json");
+        .join("../docs/test-vectors/capture-v2.json");
     let server = KeyPair::derive("test-vector-key", b"smartid test vector ikm 0001").unwrap();
     let sid: [u8; 16] = *b"0123456789abcdef";
     let t = template(0.5);
@@ -285,7 +288,7 @@ fn test_vectors() {
     let mut rng = rand::rngs::ChaCha20Rng::seed_from_u64(2026);
     let sealed = seal_capture_with_rng(&server.public(), &t, &p, &mut rng).unwrap();
     let vector = serde_json::json!({
-        "description": "SmartId sealed capture v1. Open with server_private_key at now=1790000000; expect template_plain (hex) and payload_plain (JSON).",
+        "description": "SmartId sealed capture (envelope v1, template v2, payload v2). Open with server_private_key at now=1790000000; expect template_plain (hex) and payload_plain (JSON).",
         "server_private_key": &*server.private_text(),
         "server_public_key": server.public().to_text(),
         "now": 1_790_000_000u64,
@@ -307,7 +310,7 @@ fn test_vectors() {
     // Sealing is deterministic given the key and RNG: a format change shows up here.
     assert_eq!(
         stored, vector,
-        "sealed output differs from docs/test-vectors/capture-v1.json"
+        "sealed output differs from docs/test-vectors/capture-v2.json"
     );
     // And the stored vector opens with the stored private key.
     let ring = ServerKeyring::new()

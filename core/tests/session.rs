@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use smartid_core::liveness::LivenessMode;
 use smartid_core::liveness::active::ChallengeKind;
+use smartid_core::liveness::{LivenessMode, PassiveOutcome};
 use smartid_core::{
     CaptureConfig, CaptureSession, ErrorCode, Frame, Guidance, PixelFormat, Prompt, RgbImage, Step,
 };
@@ -54,13 +54,37 @@ fn carphone_with_blink_succeeds() {
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].kind, ChallengeKind::Blink);
     assert_eq!(ev[0].action_frame, 42, "the first blink of the recording");
-    assert_eq!(ev[0].passed_frame, 43);
+    // Frame 43 is still half-closed: the eyes count as open again at 44 (one blink, not two).
+    assert_eq!(ev[0].passed_frame, 44);
     assert!(r.evidence().test_mode, "fixed challenges are a replay");
-    assert_eq!(r.template().values().len(), 512);
+    let engine = engine();
+    let embedder = &engine.manifest().embedder;
+    assert_eq!(r.template().values().len(), embedder.dim);
+    assert_eq!(r.template().model_id(), embedder.model.id);
+    assert_eq!(r.template().metric(), embedder.metric);
     assert!(r.template_frame() > 43);
-    let passive = r.evidence().passive.clone().unwrap();
-    assert!(passive.live && passive.samples >= 3);
-    assert!(r.evidence().identity_min_similarity > 0.5);
+    // Both were asked for (the default): measured with an anti-spoof model, said to be missing without.
+    if engine.has_antispoof() {
+        let passive = r.evidence().passive.measured().unwrap();
+        assert!(passive.live && passive.samples >= 3);
+        assert_eq!(r.evidence().mode, LivenessMode::Both);
+    } else {
+        assert_eq!(r.evidence().passive, PassiveOutcome::NoModel);
+        assert_eq!(r.evidence().mode, LivenessMode::Active);
+    }
+    let identity = &r.evidence().identity;
+    assert!(
+        identity.checks >= 2,
+        "positioning reference and template frame"
+    );
+    let worst = identity.worst.unwrap();
+    println!(
+        "identity: worst {} {worst:.3} over {} checks (threshold {})",
+        identity.metric.name(),
+        identity.checks,
+        identity.threshold
+    );
+    assert!(identity.metric.is_match(worst, identity.threshold));
     // The UI saw the blink prompt and the steps in order.
     assert!(guidance.iter().any(|g| g.prompt == Prompt::Blink));
     assert_eq!(guidance.last().unwrap().step, Step::Done);
@@ -177,28 +201,50 @@ fn no_face_says_so_then_times_out() {
 }
 
 #[test]
-fn passive_only_mode_needs_no_challenge() {
+fn passive_only_mode_needs_no_challenge_or_an_antispoof_model() {
     let cfg = CaptureConfig {
         liveness: LivenessMode::Passive,
         ..CaptureConfig::default()
     };
+    if !engine().has_antispoof() {
+        // Nothing could prove liveness: refused before the camera starts, not a capture that passes.
+        let err = CaptureSession::new(engine(), cfg, desktop_checks()).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+        assert!(format!("{err}").contains("anti-spoof"), "{err}");
+        return;
+    }
     let (_, result) = replay(cfg, &carphone_frames(0..40));
     let r = result.unwrap();
     assert!(r.evidence().challenges.is_empty() && !r.evidence().test_mode);
-    assert!(r.evidence().passive.clone().unwrap().live);
+    assert!(r.evidence().passive.measured().unwrap().live);
+}
+
+#[test]
+fn active_only_mode_says_passive_was_not_requested() {
+    let cfg = CaptureConfig {
+        liveness: LivenessMode::Active,
+        ..fixed(&[ChallengeKind::Blink])
+    };
+    let (_, result) = replay(cfg, &carphone_frames(0..120));
+    let r = result.unwrap();
+    assert_eq!(r.evidence().mode, LivenessMode::Active);
+    assert_eq!(r.evidence().passive, PassiveOutcome::NotRequested);
 }
 
 #[test]
 fn strict_passive_threshold_suspects_a_spoof() {
     // No spoof samples exist in the fixtures; a threshold above every real score shows the decision
-    // path and its code.
+    // path and its code. Without an anti-spoof model the threshold has nothing to act on.
     let cfg = CaptureConfig {
-        liveness: LivenessMode::Passive,
         passive_threshold: Some(1.0),
-        ..CaptureConfig::default()
+        ..fixed(&[ChallengeKind::Blink])
     };
-    let (_, result) = replay(cfg, &carphone_frames(0..40));
-    assert_eq!(result.unwrap_err().code(), ErrorCode::SpoofSuspected);
+    let (_, result) = replay(cfg, &carphone_frames(0..120));
+    if engine().has_antispoof() {
+        assert_eq!(result.unwrap_err().code(), ErrorCode::SpoofSuspected);
+    } else {
+        assert_eq!(result.unwrap().evidence().passive, PassiveOutcome::NoModel);
+    }
 }
 
 #[test]
@@ -258,11 +304,7 @@ fn a_blocking_environment_fails_before_capture() {
 #[test]
 fn a_capture_seals_and_opens_with_its_evidence() {
     use smartid_core::seal::{KeyPair, OpenPolicy, ServerKeyring, open_capture};
-    let cfg = CaptureConfig {
-        liveness: LivenessMode::Passive,
-        ..CaptureConfig::default()
-    };
-    let (_, result) = replay(cfg, &carphone_frames(0..30));
+    let (_, result) = replay(quick_capture(), &carphone_frames(0..120));
     let mut r = result.unwrap();
     let server = KeyPair::generate("k1").unwrap();
     let runs_before = r.environment().runs.len();
@@ -278,11 +320,11 @@ fn a_capture_seals_and_opens_with_its_evidence() {
     .unwrap();
     assert_eq!(opened.template.values(), r.template().values());
     assert_eq!(opened.session_id, r.session_id());
+    assert_eq!(opened.template.metric(), engine().metric());
     let p = &opened.payload;
-    assert_eq!(p.liveness.mode, LivenessMode::Passive);
     assert_eq!(&p.liveness, r.evidence());
     assert_eq!(p.models, r.models());
-    assert_eq!(p.models.len(), 5);
+    assert_eq!(p.models.len(), engine().manifest().models().len());
     // The environment the payload carries is the capture's, plus the run just before sealing.
     use smartid_core::rasp::CheckPhase;
     let phases: Vec<CheckPhase> = p.environment.runs.iter().map(|r| r.phase).collect();
@@ -298,7 +340,30 @@ fn a_capture_seals_and_opens_with_its_evidence() {
         p.environment.policy,
         Some(smartid_core::rasp::RaspPolicy::desktop())
     );
-    assert!(!p.test_mode);
+    if engine().has_antispoof() {
+        assert_eq!(p.liveness.mode, LivenessMode::Passive);
+        assert!(!p.test_mode);
+    } else {
+        assert_eq!(p.liveness.mode, LivenessMode::Active);
+        assert_eq!(p.liveness.passive, PassiveOutcome::NotRequested);
+        assert!(p.test_mode, "a replayed challenge is marked");
+    }
+}
+
+/// The shortest capture the model set allows on the recording: passive only with an anti-spoof model,
+/// else the blink it performs at frame 42.
+fn quick_capture() -> CaptureConfig {
+    if engine().has_antispoof() {
+        CaptureConfig {
+            liveness: LivenessMode::Passive,
+            ..CaptureConfig::default()
+        }
+    } else {
+        CaptureConfig {
+            liveness: LivenessMode::Active,
+            ..fixed(&[ChallengeKind::Blink])
+        }
+    }
 }
 
 /// Platform signals whose instrumentation report can be switched on while a capture runs, as a
@@ -436,12 +501,9 @@ fn a_frozen_clock_still_gets_rechecked() {
 #[test]
 fn a_hook_that_appears_after_the_capture_blocks_sealing() {
     let signals = std::sync::Arc::new(SwitchableSignals::default());
-    let cfg = CaptureConfig {
-        liveness: LivenessMode::Passive,
-        ..CaptureConfig::default()
-    };
-    let mut s = CaptureSession::new(engine(), cfg, hooking_blocks(signals.clone())).unwrap();
-    for (i, f) in carphone_frames(0..40).iter().enumerate() {
+    let mut s =
+        CaptureSession::new(engine(), quick_capture(), hooking_blocks(signals.clone())).unwrap();
+    for (i, f) in carphone_frames(0..120).iter().enumerate() {
         if matches!(
             s.push_rgb(f, t_ms(i)).unwrap().step,
             Step::Done | Step::Failed

@@ -196,8 +196,8 @@ fn malformed_frames_get_typed_errors() {
 }
 
 fn model_bytes() -> (String, HashMap<String, Vec<u8>>) {
-    let dir = models_dir();
-    let manifest = std::fs::read_to_string(dir.join("manifest.toml")).unwrap();
+    let dir = manifest_path().parent().unwrap().to_path_buf();
+    let manifest = manifest_text();
     let m = smartid_core::manifest::Manifest::parse(&manifest).unwrap();
     let files = m
         .models()
@@ -217,7 +217,7 @@ fn models_load_from_bytes() {
 #[test]
 fn corrupt_models_and_manifests_are_rejected() {
     let (manifest, files) = model_bytes();
-    let file = "faceplugin/fr_eye.onnx";
+    let file = "mediapipe/iris_landmark.onnx";
     let code = |m: &str, src: &dyn ModelSource| Engine::load(m, src).unwrap_err().code();
 
     // One flipped byte: checksum.
@@ -233,7 +233,7 @@ fn corrupt_models_and_manifests_are_rejected() {
         hex::encode(sha2::Sha256::digest(&cut))
     };
     truncated.insert(file.into(), cut);
-    let old = "1afcea006abc1ccac3c517022abde0aa092bed74ff3c9fe6878483ef9e6e38de";
+    let old = "66ef9cdb7f3f50a3f84b556738a191ffd189e91505383ed6315c2f02d6095ee8";
     assert_eq!(
         code(&manifest.replace(old, &digest), &truncated),
         ErrorCode::ModelLoad
@@ -245,21 +245,35 @@ fn corrupt_models_and_manifests_are_rejected() {
     assert_eq!(code(&manifest, &missing), ErrorCode::ModelMissing);
 
     // Manifest errors.
-    assert_eq!(code("format = 1", &files), ErrorCode::ManifestInvalid);
-    assert_eq!(
-        code(&manifest.replace("format = 1", "format = 9"), &files),
-        ErrorCode::ManifestInvalid
-    );
-    assert_eq!(
-        code(
-            &manifest.replace(
-                "output = \"output\"\ncrop_side",
-                "output = \"nope\"\ncrop_side"
-            ),
-            &files
+    assert_eq!(code("format = 2", &files), ErrorCode::ManifestInvalid);
+    let invalid = [
+        // A format-1 manifest (eye classifier, cosine template) is not silently read as format 2.
+        ("format = 2", "format = 1"),
+        ("format = 2", "format = 9"),
+        // Outputs the models do not have.
+        (
+            "contour_output = \"output_eyes_contours_and_brows\"",
+            "contour_output = \"nope\"",
         ),
-        ErrorCode::ManifestInvalid
-    );
+        ("output = \"embedding\"", "output = \"nope\""),
+        // Eye judgement that could never close, or an index beyond the contour.
+        ("closed_below = 0.78", "closed_below = 0.95"),
+        ("corners = [0, 8]", "corners = [0, 71]"),
+        // An alignment landmark beyond the mesh, an unknown metric or sampling rule.
+        ("landmarks = [2] }", "landmarks = [468] }"),
+        ("metric = \"euclidean\"", "metric = \"manhattan\""),
+        ("sampling = \"dlib_chip\"", "sampling = \"nearest\""),
+        // A dimension the template format cannot carry.
+        ("dim = 128", "dim = 5000"),
+    ];
+    for (from, to) in invalid {
+        assert!(manifest.contains(from), "{from}");
+        assert_eq!(
+            code(&manifest.replace(from, to), &files),
+            ErrorCode::ManifestInvalid,
+            "{to}"
+        );
+    }
     assert_eq!(
         code(&manifest.replace("nose_tip = 1", "nose_tip = 9999"), &files),
         ErrorCode::ManifestInvalid

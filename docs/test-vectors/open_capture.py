@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Opens docs/test-vectors/capture-v1.json with pyhpke, following only docs/payload-format.md.
+"""Opens docs/test-vectors/capture-v2.json with pyhpke, following only docs/payload-format.md.
 
 An independent second implementation of the opening side: if this and the Rust opener agree, the
 document is precise enough to write a server from. Needs: pip install pyhpke
@@ -31,17 +31,21 @@ def parse_envelope(raw: bytes):
             "clear": raw[:55 + n], "ciphertext": raw[55 + n:]}
 
 
+METRICS = {1: "cosine", 2: "euclidean"}
+
+
 def parse_template(pt: bytes):
-    assert pt[:4] == b"SIDT" and pt[4] == 1
-    m = pt[5]
-    model = pt[6:6 + m].decode()
-    (d,) = struct.unpack_from("<H", pt, 6 + m)
-    assert len(pt) == 8 + m + 4 * d, "nothing may follow the values"
-    return model, struct.unpack_from("<%df" % d, pt, 8 + m)
+    assert pt[:4] == b"SIDT" and pt[4] == 2, "template version 2"
+    metric = METRICS[pt[5]]
+    m = pt[6]
+    model = pt[7:7 + m].decode()
+    (d,) = struct.unpack_from("<H", pt, 7 + m)
+    assert len(pt) == 9 + m + 4 * d, "nothing may follow the values"
+    return model, metric, struct.unpack_from("<%df" % d, pt, 9 + m)
 
 
 def main() -> int:
-    v = json.load(open(os.path.join(HERE, "capture-v1.json")))
+    v = json.load(open(os.path.join(HERE, "capture-v2.json")))
     prefix, kid, sk_b64 = v["server_private_key"].split(":")
     assert prefix == "SIDSK1"
     suite = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, AEADId.AES256_GCM)
@@ -61,8 +65,12 @@ def main() -> int:
     checks.append(("template plaintext", t_plain.hex() == v["template_plain_hex"]))
     payload = json.loads(p_plain)
     checks.append(("payload plaintext", payload == v["payload_plain"]))
-    model, values = parse_template(t_plain)
+    model, metric, values = parse_template(t_plain)
     checks.append(("model ids agree", model == payload["template_model"]))
+    checks.append(("payload version 2", payload["v"] == 2))
+    checks.append(("identity in the template's metric", payload["liveness"]["identity"]["metric"] == metric))
+    checks.append(("passive outcome stated",
+                   payload["liveness"]["passive"]["status"] in ("not_requested", "no_model", "measured")))
     checks.append(("session id", payload["session_id"] == t["session_id"].hex()))
     checks.append(("clock window", payload["issued_at"] - 300 <= v["now"] <= payload["expires_at"]))
 

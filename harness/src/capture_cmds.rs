@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use smartid_core::liveness::LivenessMode;
+use smartid_core::liveness::PassiveOutcome;
 use smartid_core::liveness::active::ChallengeKind;
 use smartid_core::rasp::{
     DesktopSignals, EnvironmentChecks, EnvironmentReport, FsRoot, Platform, RaspConfig, RaspPolicy,
@@ -96,15 +97,19 @@ fn print_evidence(ev: &smartid_core::LivenessEvidence, indent: &str) {
             c.passed_frame
         );
     }
-    if let Some(p) = &ev.passive {
-        println!(
+    match &ev.passive {
+        PassiveOutcome::Measured(p) => println!(
             "{indent}passive: {} samples, mean live probability {:.3}, min {:.3} (threshold {}): {}",
             p.samples,
             p.mean,
             p.min,
             p.threshold,
             if p.live { "live" } else { "not live" }
-        );
+        ),
+        PassiveOutcome::NoModel => println!(
+            "{indent}passive: not measured, this model set has no anti-spoof model (the payload says so)"
+        ),
+        PassiveOutcome::NotRequested => println!("{indent}passive: not requested"),
     }
 }
 
@@ -209,7 +214,7 @@ pub fn capture(models: &Path, a: CaptureArgs) -> AnyResult {
         (None, Some(f)) => f.clone(),
         _ => return Err("give exactly one of --frames DIR or --y4m FILE".into()),
     };
-    let engine = Arc::new(Engine::from_dir(models)?);
+    let engine = Arc::new(Engine::from_path(models)?);
     let fixed = a.challenges.as_deref().map(parse_challenges).transpose()?;
     if fixed.is_none() && a.mode != LivenessMode::Passive {
         eprintln!(
@@ -305,7 +310,8 @@ pub fn demo(models: &Path) -> AnyResult {
     }
 
     println!("3. models");
-    let engine = Arc::new(Engine::from_dir(models)?);
+    let engine = Arc::new(Engine::from_path(models)?);
+    println!("   model set '{}'", engine.manifest().name);
     for (role, spec) in engine.manifest().models() {
         println!("   {role:<10} {} (sha256 verified)", spec.id);
     }
@@ -322,11 +328,16 @@ pub fn demo(models: &Path) -> AnyResult {
     let mut result = replay(engine.clone(), cfg, session_checks(), &frames, 29.97, true)?
         .map_err(|e| format!("capture failed ({}): {e}", e.code().as_u16()))?;
     print_evidence(result.evidence(), "   ");
+    let identity = &result.evidence().identity;
     println!(
-        "   template from frame {}: {} values; same person throughout (min similarity {:.2})",
+        "   template from frame {}: {} values ({}); same person throughout (worst {} {:.2}, threshold {:.2}, {} checks)",
         result.template_frame(),
         result.template().values().len(),
-        result.evidence().identity_min_similarity
+        result.template().model_id(),
+        identity.metric.name(),
+        identity.worst.unwrap_or(f32::NAN),
+        identity.threshold,
+        identity.checks
     );
 
     println!("5. seal for the server (HPKE X25519 / HKDF-SHA256 / AES-256-GCM)");

@@ -18,8 +18,9 @@ use clap::{Parser, Subcommand};
     about = "SmartId capture core desktop harness"
 )]
 struct Cli {
-    /// Folder holding manifest.toml and the models (default: the repo's models/).
-    #[arg(long, global = true)]
+    /// Folder holding manifest.toml and the models, or a manifest file such as
+    /// models/manifest-antispoof.toml (default: the repo's models/).
+    #[arg(long, global = true, env = "SMARTID_MODELS")]
     models: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
@@ -34,7 +35,7 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Cosine similarity of the faces in two images, and the decision at the manifest's threshold.
+    /// Score of the faces in two images in the embedder's metric, and the decision at its threshold.
     Compare { a: PathBuf, b: PathBuf },
     /// Run the RASP checks on this machine and print the report with the policy applied.
     Env {

@@ -33,7 +33,7 @@ struct FaceReport {
 }
 
 pub fn analyze(models: &Path, input: &Path, json: bool) -> AnyResult {
-    let engine = Engine::from_dir(models)?;
+    let engine = Engine::from_path(models)?;
     let thresholds = smartid_core::vision::QualityThresholds::default();
     let frames = load_frames(input)?;
     let mut reports = Vec::new();
@@ -90,7 +90,7 @@ pub fn analyze(models: &Path, input: &Path, json: bool) -> AnyResult {
                     f.bbox.x1, f.bbox.y1, f.bbox.x2, f.bbox.y2
                 ),
                 f.score,
-                format!("{:.2}/{:.2}", f.eyes.right_open, f.eyes.left_open),
+                format!("{:.2}/{:.2}", f.eyes.right_ratio, f.eyes.left_ratio),
                 if f.eyes.closed { "yes" } else { "no" },
                 format!("{:.0}/{:.0}/{:.0}", f.pose.yaw, f.pose.pitch, f.pose.roll),
                 f.live.map(|l| format!("{l:.2}")).unwrap_or_default(),
@@ -115,7 +115,7 @@ pub fn analyze(models: &Path, input: &Path, json: bool) -> AnyResult {
 }
 
 pub fn compare(models: &Path, a: &Path, b: &Path) -> AnyResult {
-    let engine = Engine::from_dir(models)?;
+    let engine = Engine::from_path(models)?;
     let embed = |p: &Path| -> AnyResult<smartid_core::vision::Embedding> {
         let img = load_image(p)?;
         let face = engine
@@ -124,11 +124,16 @@ pub fn compare(models: &Path, a: &Path, b: &Path) -> AnyResult {
         Ok(engine.embed(&face)?)
     };
     let (ea, eb) = (embed(a)?, embed(b)?);
-    let s = ea.cosine(&eb);
-    let t = engine.match_threshold();
+    let c = ea
+        .compare(&eb, engine.match_threshold())
+        .ok_or("the two embeddings cannot be compared")?;
     println!(
-        "cosine similarity {s:.3} (threshold {t:.2}): {}",
-        if s >= t {
+        "{} {:.3} (threshold {:.2}, {}): {}",
+        c.metric.name(),
+        c.score,
+        c.threshold,
+        engine.manifest().embedder.model.id,
+        if c.same_person {
             "same person"
         } else {
             "different people"

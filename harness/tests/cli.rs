@@ -26,6 +26,20 @@ fn carphone() -> String {
         .into_owned()
 }
 
+/// The embedder dimension of the model set under test (`SMARTID_MODELS`, which the binary reads too).
+fn template_dim() -> usize {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut path = repo.join(std::env::var_os("SMARTID_MODELS").unwrap_or_else(|| "models".into()));
+    if path.is_dir() {
+        path = path.join("manifest.toml");
+    }
+    let text = std::fs::read_to_string(path).unwrap();
+    smartid_core::manifest::Manifest::parse(&text)
+        .unwrap()
+        .embedder
+        .dim
+}
+
 fn tmp(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("smartid-cli-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -39,7 +53,7 @@ fn demo_runs_on_built_in_defaults() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(
-        t.contains("challenge blink      action at frame 42, passed at frame 43"),
+        t.contains("challenge blink      action at frame 42, passed at frame 44"),
         "{t}"
     );
     assert!(
@@ -95,7 +109,7 @@ fn capture_seal_and_open_through_the_cli() {
     assert!(opened.status.success(), "{out}");
     assert!(
         out.contains("DEBUGGING TOOL")
-            && out.contains("512 values")
+            && out.contains(&format!("{} values", template_dim()))
             && out.contains("\"test_mode\": true"),
         "{out}"
     );

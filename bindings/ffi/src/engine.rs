@@ -12,11 +12,12 @@ pub struct Engine(pub(crate) Arc<smartid_core::Engine>);
 
 #[uniffi::export]
 impl Engine {
-    /// Loads `manifest.toml` and the models from a folder (desktop, tests, an unpacked bundle).
+    /// Loads the models from a folder (its `manifest.toml`) or from a manifest file in it, such as
+    /// `manifest-antispoof.toml` (desktop, tests, an unpacked bundle).
     #[uniffi::constructor]
     pub fn from_dir(dir: String) -> Result<Arc<Self>, SmartIdError> {
         guard("Engine.from_dir", || {
-            Ok(Arc::new(Self(Arc::new(smartid_core::Engine::from_dir(
+            Ok(Arc::new(Self(Arc::new(smartid_core::Engine::from_path(
                 dir,
             )?))))
         })

@@ -135,6 +135,8 @@ pub enum RaspPolicyChoice {
 /// What an app configures per capture. Defaults are the bank defaults of the core's `CaptureConfig`.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct CaptureOptions {
+    /// `Passive` needs a model set with an anti-spoof model (else 4001 at the start); `Both` without one
+    /// runs the challenges alone and says so in the payload.
     pub liveness: LivenessMode,
     /// How many random challenges (active liveness).
     #[uniffi(default = 2)]
@@ -234,6 +236,8 @@ impl From<smartid_core::Guidance> for Guidance {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct EvidenceSummary {
     pub session_id: String,
+    /// The liveness that ran: `Both` asked of a model set without an anti-spoof model runs as `Active`
+    /// (the payload says `passive: no_model`).
     pub liveness: LivenessMode,
     /// Fixed challenges (replay): a server should refuse it in production.
     pub test_mode: bool,

@@ -13,7 +13,7 @@ pub use envelope::{CaptureOpened, OpenPolicy, SealedCapture, open_capture, seal_
 pub use envelope::{seal_capture_with_rng, seal_plaintexts_for_tests};
 pub use keys::{KeyPair, PublicKey, ServerKeyring};
 pub use payload::{ModelRef, Payload, SessionId};
-pub use template::Template;
+pub use template::{MAX_DIM as MAX_TEMPLATE_DIM, Template};
 
 /// Why a sealed capture was refused. Each maps to one of the enrollment API's response codes
 /// ([`OpenError::http_code`]); messages never include plaintext, keys or biometric values.

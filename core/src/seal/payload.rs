@@ -12,8 +12,9 @@ use crate::liveness::LivenessEvidence;
 use crate::rasp::EnvironmentReport;
 use crate::vision::Quality;
 
-/// Payload schema version; `open_capture` rejects any other.
-pub const PAYLOAD_VERSION: u32 = 1;
+/// Payload schema version; `open_capture` rejects any other. Version 2: `liveness.passive` says why
+/// there is no passive score, `liveness.identity` carries the embedder's metric.
+pub const PAYLOAD_VERSION: u32 = 2;
 
 /// A capture's identity: 16 random bytes from the device's CSPRNG, lowercase hex in text.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

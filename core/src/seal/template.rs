@@ -1,18 +1,25 @@
 //! The plaintext face template: a small versioned binary, zeroized on drop.
 //!
-//! `"SIDT" | version u8 (=1) | model id length u8 | model id (UTF-8) | dim u16 LE | dim × f32 LE`
+//! `"SIDT" | version u8 (=2) | metric u8 | model id length u8 | model id (UTF-8) | dim u16 LE |
+//! dim × f32 LE`. A template says which model made it, its dimension and how it compares, so two
+//! templates from different models can never produce a score.
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::matching::{CompareError, Metric};
 
 use super::{OpenError, SealError};
 
 pub const TEMPLATE_MAGIC: &[u8; 4] = b"SIDT";
-pub const TEMPLATE_VERSION: u8 = 1;
+/// Version 2 added the metric byte (version 1 was always cosine on normalised vectors).
+pub const TEMPLATE_VERSION: u8 = 2;
 pub const MAX_DIM: usize = 4096;
 
 #[derive(Clone, PartialEq, Zeroize, ZeroizeOnDrop)]
 pub struct Template {
     model_id: String,
+    #[zeroize(skip)]
+    metric: Metric,
     values: Vec<f32>,
 }
 
@@ -20,15 +27,16 @@ impl std::fmt::Debug for Template {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Template(model={}, dim={})",
+            "Template(model={}, metric={}, dim={})",
             self.model_id,
+            self.metric.name(),
             self.values.len()
         )
     }
 }
 
 impl Template {
-    pub fn new(model_id: &str, values: Vec<f32>) -> Result<Self, SealError> {
+    pub fn new(model_id: &str, metric: Metric, values: Vec<f32>) -> Result<Self, SealError> {
         if model_id.is_empty() || model_id.len() > 255 {
             return Err(SealError::Template("model id must be 1..=255 bytes"));
         }
@@ -39,6 +47,7 @@ impl Template {
         }
         Ok(Self {
             model_id: model_id.to_string(),
+            metric,
             values,
         })
     }
@@ -51,20 +60,27 @@ impl Template {
         &self.values
     }
 
-    /// Cosine similarity with another template of the same model (server-side matching).
-    pub fn cosine(&self, other: &Template) -> Option<f32> {
-        if self.model_id != other.model_id || self.values.len() != other.values.len() {
-            return None;
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    pub fn dim(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The metric's score against another template of the same model (server-side matching). Templates
+    /// of different models, dimensions or metrics are an error: their score would mean nothing.
+    pub fn compare(&self, other: &Template) -> Result<f32, CompareError> {
+        if self.model_id != other.model_id {
+            return Err(CompareError::DifferentModels);
         }
-        let dot: f32 = self
-            .values
-            .iter()
-            .zip(&other.values)
-            .map(|(a, b)| a * b)
-            .sum();
-        let na: f32 = self.values.iter().map(|a| a * a).sum::<f32>().sqrt();
-        let nb: f32 = other.values.iter().map(|b| b * b).sum::<f32>().sqrt();
-        (na > 0.0 && nb > 0.0).then(|| dot / (na * nb))
+        if self.values.len() != other.values.len() {
+            return Err(CompareError::DifferentDimensions);
+        }
+        if self.metric != other.metric {
+            return Err(CompareError::DifferentMetrics);
+        }
+        Ok(self.metric.score(&self.values, &other.values))
     }
 
     /// The binary form. The caller zeroizes it after sealing (`Zeroizing`).
@@ -72,6 +88,7 @@ impl Template {
         let mut out = Vec::with_capacity(8 + self.model_id.len() + 4 * self.values.len());
         out.extend_from_slice(TEMPLATE_MAGIC);
         out.push(TEMPLATE_VERSION);
+        out.push(self.metric.code());
         out.push(self.model_id.len() as u8);
         out.extend_from_slice(self.model_id.as_bytes());
         out.extend_from_slice(&(self.values.len() as u16).to_le_bytes());
@@ -83,14 +100,15 @@ impl Template {
 
     pub fn from_bytes(b: &[u8]) -> Result<Self, OpenError> {
         let bad = OpenError::TemplateFormat;
-        if b.len() < 6 || &b[..4] != TEMPLATE_MAGIC {
+        if b.len() < 7 || &b[..4] != TEMPLATE_MAGIC {
             return Err(bad);
         }
         if b[4] != TEMPLATE_VERSION {
             return Err(OpenError::UnknownVersion(b[4]));
         }
-        let id_len = b[5] as usize;
-        let rest = &b[6..];
+        let metric = Metric::from_code(b[5]).ok_or(OpenError::TemplateFormat)?;
+        let id_len = b[6] as usize;
+        let rest = &b[7..];
         if id_len == 0 || rest.len() < id_len + 2 {
             return Err(bad);
         }
@@ -109,6 +127,10 @@ impl Template {
         if values.iter().any(|v| !v.is_finite()) {
             return Err(bad);
         }
-        Ok(Self { model_id, values })
+        Ok(Self {
+            model_id,
+            metric,
+            values,
+        })
     }
 }

@@ -2,21 +2,25 @@
 //! later faces are compared with it on re-acquisition, on a schedule, and at the template frame.
 
 use crate::error::Result;
+use crate::liveness::IdentityEvidence;
+use crate::matching::Metric;
 use crate::vision::{Embedding, Engine, FaceAnalysis};
 
 pub(super) struct Identity {
     reference: Option<Embedding>,
+    metric: Metric,
     threshold: f32,
-    min_similarity: f32,
+    worst: Option<f32>,
     checks: u32,
 }
 
 impl Identity {
-    pub(super) fn new(threshold: f32) -> Self {
+    pub(super) fn new(metric: Metric, threshold: f32) -> Self {
         Self {
             reference: None,
+            metric,
             threshold,
-            min_similarity: 1.0,
+            worst: None,
             checks: 0,
         }
     }
@@ -25,12 +29,13 @@ impl Identity {
         self.reference = Some(reference);
     }
 
-    pub(super) fn min_similarity(&self) -> f32 {
-        self.min_similarity
-    }
-
-    pub(super) fn checks(&self) -> u32 {
-        self.checks
+    pub(super) fn evidence(&self) -> IdentityEvidence {
+        IdentityEvidence {
+            metric: self.metric,
+            threshold: self.threshold,
+            worst: self.worst,
+            checks: self.checks,
+        }
     }
 
     /// Checked on re-acquisition and every `every` frames (true when not checked on this frame).
@@ -59,9 +64,15 @@ impl Identity {
         let Some(reference) = &self.reference else {
             return true;
         };
-        let sim = reference.cosine(emb);
+        // Embeddings of one engine always compare; a mismatch would be a bug, and fails closed.
+        let Some(score) = reference.score(emb) else {
+            return false;
+        };
         self.checks += 1;
-        self.min_similarity = self.min_similarity.min(sim);
-        sim >= self.threshold
+        self.worst = Some(match self.worst {
+            Some(w) => self.metric.worse(w, score),
+            None => score,
+        });
+        self.metric.is_match(score, self.threshold)
     }
 }

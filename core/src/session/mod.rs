@@ -17,9 +17,10 @@ use std::sync::Arc;
 use crate::config::CaptureConfig;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, RgbImage};
-use crate::liveness::LivenessEvidence;
 use crate::liveness::active::{Challenge, ChallengeEvidence, ChallengeKind, draw_challenges};
+use crate::liveness::eyes::EyeTracker;
 use crate::liveness::passive::PassiveLiveness;
+use crate::liveness::{LivenessEvidence, LivenessMode, PassiveOutcome};
 use crate::rasp::EnvironmentChecks;
 use crate::seal::{ModelRef, SessionId, Template};
 use crate::vision::{BoxF, Engine, FaceAnalysis, QualityIssue};
@@ -43,6 +44,9 @@ pub struct CaptureSession {
     last_ms: u64,
     tracker: Tracker,
     identity: Identity,
+    eyes: EyeTracker,
+    /// The liveness mode asked for (`cfg.liveness` holds the one that runs with this model set).
+    requested_liveness: LivenessMode,
     passive: PassiveLiveness,
     evidence: Vec<ChallengeEvidence>,
     best: Option<Candidate>,
@@ -62,10 +66,30 @@ impl CaptureSession {
     /// a blocking environment fails here with `EnvironmentBlocked` (6001), before any camera work.
     pub fn new(
         engine: Arc<Engine>,
-        cfg: CaptureConfig,
+        mut cfg: CaptureConfig,
         checks: Arc<EnvironmentChecks>,
     ) -> Result<Self> {
         cfg.validate()?;
+        let requested_liveness = cfg.liveness;
+        if !engine.has_antispoof() {
+            cfg.liveness = match cfg.liveness {
+                LivenessMode::Passive => {
+                    return Err(Error::ConfigInvalid(
+                        "passive liveness needs an anti-spoof model; this model set has none"
+                            .into(),
+                    ));
+                }
+                // Challenges only; the payload says the passive part had no model.
+                LivenessMode::Both | LivenessMode::Active => LivenessMode::Active,
+            };
+        }
+        if engine.metric() == crate::matching::Metric::Cosine
+            && cfg.same_person_threshold.is_some_and(|t| t > 1.0)
+        {
+            return Err(Error::ConfigInvalid(
+                "same_person_threshold is a cosine similarity here: at most 1".into(),
+            ));
+        }
         let environment = EnvironmentWatch::start(checks, cfg.environment_recheck_ms)?;
         let mut rng = rand::rng();
         let (challenges, test_mode) = if !cfg.liveness.active() {
@@ -82,6 +106,8 @@ impl CaptureSession {
             .same_person_threshold
             .unwrap_or_else(|| engine.match_threshold());
         Ok(Self {
+            identity: Identity::new(engine.metric(), same_person),
+            eyes: EyeTracker::new(&engine.manifest().eyes),
             engine,
             cfg,
             challenges,
@@ -92,7 +118,7 @@ impl CaptureSession {
             start_ms: None,
             last_ms: 0,
             tracker: Tracker::default(),
-            identity: Identity::new(same_person),
+            requested_liveness,
             passive: PassiveLiveness::default(),
             evidence: Vec::new(),
             best: None,
@@ -137,10 +163,13 @@ impl CaptureSession {
         let (obs, reacquired) = self
             .tracker
             .observe(&self.engine, &self.cfg, rgb, frame_no)?;
-        let face = match obs {
+        let mut face = match obs {
             Observation::Face(f) => f,
             other => return Ok(self.no_usable_face(other, t_ms)),
         };
+        // Closed or open for this user: judged against their own open-eye baseline.
+        face.eyes.closed = self.eyes.observe(face.eyes.ratio());
+        face.quality.eyes_open = !face.eyes.closed;
         if let Some(live) = face.live {
             self.passive.add(live);
         }
@@ -308,14 +337,17 @@ impl CaptureSession {
 
     /// Passive decision, final identity check, template.
     fn complete(&mut self, bbox: Option<BoxF>, t_ms: u64) -> Guidance {
-        let threshold = self
-            .cfg
-            .passive_threshold
-            .unwrap_or_else(|| self.engine.live_threshold());
-        let passive = self.passive.evidence(threshold);
-        if self.cfg.liveness.passive() && !passive.as_ref().is_some_and(|p| p.live) {
-            return self.fail(Error::SpoofSuspected, bbox);
-        }
+        let passive = if self.cfg.liveness.passive() {
+            let threshold = self.cfg.passive_threshold.or(self.engine.live_threshold());
+            match threshold.and_then(|t| self.passive.evidence(t)) {
+                Some(p) if p.live => PassiveOutcome::Measured(p),
+                _ => return self.fail(Error::SpoofSuspected, bbox),
+            }
+        } else if self.requested_liveness.passive() {
+            PassiveOutcome::NoModel
+        } else {
+            PassiveOutcome::NotRequested
+        };
         let Some(best) = self.best.take() else {
             return self.fail(Error::CaptureIncomplete, bbox);
         };
@@ -325,6 +357,7 @@ impl CaptureSession {
         let manifest = self.engine.manifest();
         let template = match Template::new(
             &manifest.embedder.model.id,
+            best.embedding.metric(),
             best.embedding.values().to_vec(),
         ) {
             Ok(t) => t,
@@ -345,8 +378,7 @@ impl CaptureSession {
             challenges_asked: self.challenges.clone(),
             challenges: self.evidence.clone(),
             passive,
-            identity_min_similarity: self.identity.min_similarity(),
-            identity_checks: self.identity.checks(),
+            identity: self.identity.evidence(),
             frames: self.frame_index,
             detector_runs: self.tracker.detector_runs(),
             duration_ms: t_ms.saturating_sub(self.start_ms.unwrap_or(t_ms)),

@@ -1,71 +1,83 @@
-//! Face embedding: 5-point similarity alignment to the model's template, then an L2-normalised vector.
+//! Face embedding: the face cut to the model's alignment (reference points from mesh landmarks, a
+//! sampling rule), then the model's vector, normalised or not as its metric wants.
 
 use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
 use crate::frame::RgbImage;
-use crate::manifest::{EmbedderSpec, MeshLandmarks};
+use crate::manifest::{EmbedderSpec, Sampling};
+use crate::matching::{Comparison, Metric};
 
 use super::geometry::{Affine, Point};
 use super::mesh::MeshResult;
 use super::model::OnnxModel;
-use super::warp::{Border, warp_rgb};
+use super::warp::{Border, pyr_down, warp_rgb};
 
-/// An L2-normalised face embedding. Biometric data: zeroized on drop, never printed.
+/// A face embedding as its metric wants it (unit length for cosine, raw for Euclidean). Biometric
+/// data: zeroized on drop, never printed.
 #[derive(Clone, PartialEq)]
-pub struct Embedding(Vec<f32>);
+pub struct Embedding {
+    values: Vec<f32>,
+    metric: Metric,
+}
 
 impl std::fmt::Debug for Embedding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Embedding(dim={})", self.0.len())
+        write!(
+            f,
+            "Embedding(dim={}, {})",
+            self.values.len(),
+            self.metric.name()
+        )
     }
 }
 
 impl Drop for Embedding {
     fn drop(&mut self) {
-        self.0.zeroize();
+        self.values.zeroize();
     }
 }
 
 impl Embedding {
-    /// Normalises `raw`; `None` for a zero or non-finite vector.
-    pub fn from_raw(mut raw: Vec<f32>) -> Option<Self> {
+    /// Normalises `raw` when the metric is cosine; `None` for a zero or non-finite vector.
+    pub fn from_raw(mut raw: Vec<f32>, metric: Metric) -> Option<Self> {
         let norm = raw.iter().map(|v| v * v).sum::<f32>().sqrt();
         if !norm.is_finite() || norm < 1e-12 {
             raw.zeroize();
             return None;
         }
-        raw.iter_mut().for_each(|v| *v /= norm);
-        Some(Self(raw))
+        if metric.normalises() {
+            raw.iter_mut().for_each(|v| *v /= norm);
+        }
+        Some(Self {
+            values: raw,
+            metric,
+        })
     }
 
     pub fn values(&self) -> &[f32] {
-        &self.0
+        &self.values
     }
 
     pub fn dim(&self) -> usize {
-        self.0.len()
+        self.values.len()
     }
 
-    /// Cosine similarity (both are unit vectors); 0 for different dimensions.
-    pub fn cosine(&self, other: &Embedding) -> f32 {
-        if self.0.len() != other.0.len() {
-            return 0.0;
-        }
-        self.0.iter().zip(&other.0).map(|(a, b)| a * b).sum()
+    pub fn metric(&self) -> Metric {
+        self.metric
     }
-}
 
-/// The five alignment points from the mesh: eye centres, nose tip, mouth corners (image-left first).
-pub fn five_points(mesh: &MeshResult, lm: &MeshLandmarks) -> [Point; 5] {
-    let eye = |idx: &[usize; 6]| Point::mean(&idx.map(|i| mesh.p(i)));
-    [
-        eye(&lm.right_eye),
-        eye(&lm.left_eye),
-        mesh.p(lm.nose_tip),
-        mesh.p(lm.mouth_corners[0]),
-        mesh.p(lm.mouth_corners[1]),
-    ]
+    /// The metric's score against another embedding of the same engine; `None` when the two cannot be
+    /// compared (different metric or dimension).
+    pub fn score(&self, other: &Embedding) -> Option<f32> {
+        (self.metric == other.metric && self.values.len() == other.values.len())
+            .then(|| self.metric.score(&self.values, &other.values))
+    }
+
+    /// Score and decision at `threshold`.
+    pub fn compare(&self, other: &Embedding, threshold: f32) -> Option<Comparison> {
+        Some(Comparison::new(self.metric, self.score(other)?, threshold))
+    }
 }
 
 pub struct Embedder {
@@ -77,6 +89,12 @@ pub struct Embedder {
 impl Embedder {
     pub fn new(model: OnnxModel, spec: EmbedderSpec) -> Result<Self> {
         let output = model.require_output(&spec.output)?;
+        let input = model.input_spec();
+        if spec.alignment.sampling == Sampling::DlibChip && input.width() != input.height() {
+            return Err(Error::ManifestInvalid(
+                "embedder: dlib_chip sampling needs a square input".into(),
+            ));
+        }
         Ok(Self {
             model,
             spec,
@@ -84,26 +102,32 @@ impl Embedder {
         })
     }
 
-    /// The face warped onto the template (also used for the sharpness measure).
-    pub fn align(&self, img: &RgbImage, points: &[Point; 5]) -> Result<RgbImage> {
-        let template = self.spec.template_points.map(|[x, y]| Point::new(x, y));
-        let to_template =
-            Affine::similarity(points, &template).ok_or_else(|| Error::Inference {
-                role: "embedder".into(),
-                detail: "alignment points are degenerate".into(),
-            })?;
-        let map = to_template.invert().ok_or_else(|| Error::Inference {
-            role: "embedder".into(),
-            detail: "alignment transform is singular".into(),
-        })?;
+    /// The face cut to the model's input (also used for the sharpness measure).
+    pub fn align(&self, img: &RgbImage, mesh: &MeshResult) -> Result<RgbImage> {
+        let alignment = &self.spec.alignment;
+        let reference: Vec<Point> = alignment
+            .points
+            .iter()
+            .map(|p| Point::new(p.at[0], p.at[1]))
+            .collect();
+        let found: Vec<Point> = alignment
+            .points
+            .iter()
+            .map(|p| Point::mean(&p.landmarks.iter().map(|i| mesh.p(*i)).collect::<Vec<_>>()))
+            .collect();
         let input = self.model.input_spec();
-        Ok(warp_rgb(
-            img,
-            &map,
-            input.width(),
-            input.height(),
-            Border::Zero,
-        ))
+        let (w, h) = (input.width(), input.height());
+        match alignment.sampling {
+            Sampling::Affine => {
+                let to_crop = Affine::similarity(&found, &reference).ok_or_else(degenerate)?;
+                let map = to_crop.invert().ok_or_else(degenerate)?;
+                Ok(warp_rgb(img, &map, w, h, Border::Zero))
+            }
+            Sampling::DlibChip => {
+                let to_image = Affine::similarity(&reference, &found).ok_or_else(degenerate)?;
+                Ok(dlib_chip(img, &to_image, w))
+            }
+        }
     }
 
     pub fn embed_aligned(&self, aligned: &RgbImage) -> Result<Embedding> {
@@ -116,9 +140,113 @@ impl Embedder {
                 detail: "output size differs from the manifest dim".into(),
             });
         }
-        Embedding::from_raw(raw).ok_or_else(|| Error::Inference {
+        Embedding::from_raw(raw, self.spec.metric).ok_or_else(|| Error::Inference {
             role: "embedder".into(),
             detail: "embedding is zero or not finite".into(),
         })
+    }
+}
+
+fn degenerate() -> Error {
+    Error::Inference {
+        role: "embedder".into(),
+        detail: "alignment points are degenerate".into(),
+    }
+}
+
+/// dlib's face chip (`extract_image_chips`), given `to_image`, the similarity from nominal chip
+/// coordinates to the frame. Pixel u of the `n`-px chip samples c + k·R·(u − (n − 1)/2), where c is the
+/// chip centre n/2 mapped to the frame and k = (n·s − 1)/(n − 1); a large face is first halved with a
+/// Gaussian pyramid while a chip pixel spans more than 2 frame pixels, as dlib does, so the chip is not
+/// aliased.
+fn dlib_chip(img: &RgbImage, to_image: &Affine, n: usize) -> RgbImage {
+    let nf = n as f32;
+    let s = (to_image.a * to_image.d - to_image.b * to_image.c)
+        .abs()
+        .sqrt();
+    let k = (nf * s - 1.0) / (nf - 1.0);
+    let r = k / s.max(1e-6);
+    let centre = to_image.apply(Point::new(nf / 2.0, nf / 2.0));
+    let half = (nf - 1.0) / 2.0;
+    let mut map = Affine {
+        a: to_image.a * r,
+        b: to_image.b * r,
+        c: to_image.c * r,
+        d: to_image.d * r,
+        tx: 0.0,
+        ty: 0.0,
+    };
+    map.tx = centre.x - (map.a * half + map.b * half);
+    map.ty = centre.y - (map.c * half + map.d * half);
+    let mut level: Option<RgbImage> = None;
+    let mut f = 1.0f32;
+    while k / f > 2.0 {
+        let next = pyr_down(level.as_ref().unwrap_or(img));
+        level = Some(next);
+        f *= 2.0;
+    }
+    if f > 1.0 {
+        // pyrDown: level pixel q sits at frame pixel 2q.
+        map = Affine {
+            a: map.a / f,
+            b: map.b / f,
+            c: map.c / f,
+            d: map.d / f,
+            tx: map.tx / f,
+            ty: map.ty / f,
+        };
+    }
+    warp_rgb(level.as_ref().unwrap_or(img), &map, n, n, Border::Zero)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn checkerboard(n: u32) -> RgbImage {
+        let data = (0..n * n)
+            .flat_map(|i| {
+                [if (i % n + i / n).is_multiple_of(2) {
+                    255
+                } else {
+                    0
+                }; 3]
+            })
+            .collect();
+        RgbImage::from_raw(n, n, data).unwrap()
+    }
+
+    fn scaled(s: f32) -> Affine {
+        Affine {
+            a: s,
+            b: 0.0,
+            c: 0.0,
+            d: s,
+            tx: 0.0,
+            ty: 0.0,
+        }
+    }
+
+    #[test]
+    fn dlib_chip_samples_pixel_centres_like_dlib() {
+        // At scale 1 chip pixel u reads frame pixel u + 0.5 (dlib's centred rectangle): on a
+        // 1-px checkerboard that is an even mix of two pixels, 127 or 128.
+        let chip = dlib_chip(&checkerboard(200), &scaled(1.0), 150);
+        assert_eq!((chip.width(), chip.height()), (150, 150));
+        assert!(chip.as_bytes().iter().all(|v| (126..=129).contains(v)));
+    }
+
+    #[test]
+    fn large_faces_go_through_the_pyramid_instead_of_aliasing() {
+        // Scale 4: one chip pixel spans four frame pixels. Sampling the 1-px checkerboard directly
+        // would hit black and white alike; the pyramid averages it to grey first.
+        let chip = dlib_chip(&checkerboard(640), &scaled(4.0), 150);
+        let grey = chip
+            .as_bytes()
+            .iter()
+            .filter(|v| (96..=160).contains(*v))
+            .count();
+        assert!(grey > chip.as_bytes().len() * 9 / 10, "{grey}");
     }
 }

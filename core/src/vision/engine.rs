@@ -1,4 +1,4 @@
-//! `Engine`: the five models, loaded once (checksums verified) and shared by sessions.
+//! `Engine`: the manifest's models, loaded once (checksums verified) and shared by sessions.
 
 use std::path::Path;
 
@@ -6,12 +6,15 @@ use serde::Serialize;
 
 use crate::error::{Edges, Error, Result};
 use crate::frame::RgbImage;
-use crate::manifest::{DirSource, MANIFEST_FILE, Manifest, ModelSource, read_verified};
+use crate::manifest::{
+    DirSource, MANIFEST_FILE, Manifest, MeshLandmarks, ModelSource, read_verified,
+};
+use crate::matching::Metric;
 
 use super::antispoof::AntiSpoof;
 use super::detector::{Detection, Detector};
-use super::embedder::{self, Embedder, Embedding};
-use super::eyes::{EyeClassifier, EyeState};
+use super::embedder::{Embedder, Embedding};
+use super::eyes::{EyeModel, EyeState};
 use super::mesh::{Mesh, MeshResult, Roi};
 
 use super::model::OnnxModel;
@@ -24,8 +27,8 @@ pub struct Engine {
     manifest: Manifest,
     detector: Detector,
     mesh: Mesh,
-    eyes: EyeClassifier,
-    antispoof: AntiSpoof,
+    eyes: EyeModel,
+    antispoof: Option<AntiSpoof>,
     embedder: Embedder,
 }
 
@@ -47,10 +50,10 @@ pub struct FaceAnalysis {
     pub five_points: [Point; 5],
     pub eyes: EyeState,
     pub pose: HeadPose,
-    /// Live-class probability of the passive anti-spoof model; `None` when not computed.
+    /// Live-class probability of the passive anti-spoof model; `None` when not computed (or no model).
     pub live: Option<f32>,
     pub quality: Quality,
-    /// The aligned face crop for the embedder.
+    /// The face cut to the embedder's alignment.
     #[serde(skip)]
     pub aligned: RgbImage,
 }
@@ -58,13 +61,33 @@ pub struct FaceAnalysis {
 impl Engine {
     /// Loads `manifest.toml` and the models next to it.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref();
-        let text =
-            std::fs::read_to_string(dir.join(MANIFEST_FILE)).map_err(|_| Error::ModelMissing {
-                role: "manifest".into(),
-                file: MANIFEST_FILE.into(),
-            })?;
+        Self::from_manifest_file(dir.as_ref().join(MANIFEST_FILE))
+    }
+
+    /// Loads a manifest file (any name, e.g. `models/manifest-antispoof.toml`) and the models it lists,
+    /// relative to its folder.
+    pub fn from_manifest_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let missing = || Error::ModelMissing {
+            role: "manifest".into(),
+            file: path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| MANIFEST_FILE.into()),
+        };
+        let text = std::fs::read_to_string(path).map_err(|_| missing())?;
+        let dir = path.parent().ok_or_else(missing)?;
         Self::load(&text, &DirSource(dir.to_path_buf()))
+    }
+
+    /// A folder (its `manifest.toml`) or a manifest file.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if path.is_dir() {
+            Self::from_dir(path)
+        } else {
+            Self::from_manifest_file(path)
+        }
     }
 
     /// Loads from a manifest text and any byte source (assets, bundles, memory).
@@ -79,14 +102,14 @@ impl Engine {
             manifest.detector.clone(),
         )?;
         let mesh = Mesh::new(load("mesh", &manifest.mesh.model)?, manifest.mesh.clone())?;
-        let eyes = EyeClassifier::new(
-            load("eye_state", &manifest.eye_state.model)?,
-            manifest.eye_state.clone(),
-        )?;
-        let antispoof = AntiSpoof::new(
-            load("antispoof", &manifest.antispoof.model)?,
-            manifest.antispoof.clone(),
-        )?;
+        let eyes = EyeModel::new(load("eyes", &manifest.eyes.model)?, manifest.eyes.clone())?;
+        let antispoof = match &manifest.antispoof {
+            Some(spec) => Some(AntiSpoof::new(
+                load("antispoof", &spec.model)?,
+                spec.clone(),
+            )?),
+            None => None,
+        };
         let embedder = Embedder::new(
             load("embedder", &manifest.embedder.model)?,
             manifest.embedder.clone(),
@@ -113,8 +136,18 @@ impl Engine {
         self.manifest.embedder.match_threshold
     }
 
-    pub fn live_threshold(&self) -> f32 {
-        self.manifest.antispoof.live_threshold
+    pub fn metric(&self) -> Metric {
+        self.manifest.embedder.metric
+    }
+
+    /// Whether this model set can score passive liveness at all.
+    pub fn has_antispoof(&self) -> bool {
+        self.antispoof.is_some()
+    }
+
+    /// The anti-spoof model's threshold; `None` without one.
+    pub fn live_threshold(&self) -> Option<f32> {
+        self.manifest.antispoof.as_ref().map(|a| a.live_threshold)
     }
 
     /// All faces, best first.
@@ -140,7 +173,8 @@ impl Engine {
         self.mesh.roi_from_detection(&d.bbox, r, l)
     }
 
-    /// Full analysis of the one face in a still frame: detect, mesh, eyes, pose, anti-spoof, quality.
+    /// Full analysis of the one face in a still frame: detect, mesh, eyes, pose, anti-spoof (when asked
+    /// and the set has one), quality.
     pub fn analyze(&self, img: &RgbImage, with_antispoof: bool) -> Result<FaceAnalysis> {
         let detection = self.detect_one(img)?;
         let roi = self.roi_for(&detection);
@@ -164,10 +198,10 @@ impl Engine {
         let lm = &self.manifest.mesh.landmarks;
         let eyes = self.eyes.run(img, &mesh, lm)?;
         let pose = pose::head_pose(&mesh, lm);
-        let five_points = embedder::five_points(&mesh, lm);
-        let aligned = self.embedder.align(img, &five_points)?;
-        let live = match (&detection, with_antispoof) {
-            (Some(d), true) => Some(self.antispoof.live_probability(img, &d.bbox)?),
+        let five_points = five_points(&mesh, lm);
+        let aligned = self.embedder.align(img, &mesh)?;
+        let live = match (&detection, &self.antispoof, with_antispoof) {
+            (Some(d), Some(model), true) => Some(model.live_probability(img, &d.bbox)?),
             _ => None,
         };
         let face_box = mesh.bounds();
@@ -191,14 +225,29 @@ impl Engine {
         Ok(self.mesh.is_present(&m).then_some(m))
     }
 
-    /// Passive anti-spoof probability for a face box.
-    pub fn live_probability(&self, img: &RgbImage, bbox: &BoxF) -> Result<f32> {
-        self.antispoof.live_probability(img, bbox)
+    /// Passive anti-spoof probability for a face box; `None` when the set has no anti-spoof model.
+    pub fn live_probability(&self, img: &RgbImage, bbox: &BoxF) -> Result<Option<f32>> {
+        self.antispoof
+            .as_ref()
+            .map(|a| a.live_probability(img, bbox))
+            .transpose()
     }
 
     pub fn embed(&self, face: &FaceAnalysis) -> Result<Embedding> {
         self.embedder.embed_aligned(&face.aligned)
     }
+}
+
+/// Eye centres, nose tip, mouth corners (image-left first): the face geometry the challenges read.
+fn five_points(mesh: &MeshResult, lm: &MeshLandmarks) -> [Point; 5] {
+    let eye = |idx: &[usize; 6]| Point::mean(&idx.map(|i| mesh.p(i)));
+    [
+        eye(&lm.right_eye),
+        eye(&lm.left_eye),
+        mesh.p(lm.nose_tip),
+        mesh.p(lm.mouth_corners[0]),
+        mesh.p(lm.mouth_corners[1]),
+    ]
 }
 
 /// Rejects a face whose landmarks run off the frame: a template from half a face is worthless.

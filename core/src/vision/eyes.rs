@@ -1,40 +1,46 @@
-//! Eye open/closed classifier on a crop around each eye, placed with mesh landmarks.
+//! Eye openness from an eye-contour model (MediaPipe Iris): each eye on its own crop, placed by the mesh's
+//! eye corners and rotated level, and the ratio of lid opening to eye width (an eye aspect ratio).
+//!
+//! Per frame this only measures. Whether the eyes are *closed* depends on whose eyes they are: the
+//! session judges the ratio against the user's own open-eye baseline ([`crate::liveness::eyes`]); a
+//! single still is judged against the manifest's typical open eye.
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::frame::RgbImage;
-use crate::manifest::{EyeStateSpec, MeshLandmarks};
+use crate::manifest::{EyesSpec, MeshLandmarks};
 
 use super::geometry::{Affine, Point};
 use super::mesh::MeshResult;
-use super::model::{OnnxModel, softmax};
+use super::model::OnnxModel;
 use super::warp::{Border, warp_rgb};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct EyeState {
-    /// Probability that the subject's right eye is open.
-    pub right_open: f32,
-    pub left_open: f32,
-    /// Both eyes below the manifest's `closed_below`.
+    /// Eye aspect ratio of the subject's right eye (lid opening over eye width).
+    pub right_ratio: f32,
+    pub left_ratio: f32,
+    /// Closed against the manifest's typical open eye; the session re-judges against the user's own.
     pub closed: bool,
 }
 
 impl EyeState {
-    pub fn both_open(&self, threshold: f32) -> bool {
-        self.right_open >= threshold && self.left_open >= threshold
+    /// The openness a blink is judged on: both eyes together.
+    pub fn ratio(&self) -> f32 {
+        (self.right_ratio + self.left_ratio) / 2.0
     }
 }
 
-pub struct EyeClassifier {
+pub struct EyeModel {
     model: OnnxModel,
-    spec: EyeStateSpec,
+    spec: EyesSpec,
     output: usize,
 }
 
-impl EyeClassifier {
-    pub fn new(model: OnnxModel, spec: EyeStateSpec) -> Result<Self> {
-        let output = model.require_output(&spec.output)?;
+impl EyeModel {
+    pub fn new(model: OnnxModel, spec: EyesSpec) -> Result<Self> {
+        let output = model.require_output(&spec.contour_output)?;
         Ok(Self {
             model,
             spec,
@@ -43,44 +49,67 @@ impl EyeClassifier {
     }
 
     pub fn run(&self, img: &RgbImage, mesh: &MeshResult, lm: &MeshLandmarks) -> Result<EyeState> {
-        let right_open = self.open_probability(img, mesh, &lm.right_eye)?;
-        let left_open = self.open_probability(img, mesh, &lm.left_eye)?;
-        let t = self.spec.closed_below;
+        let right_ratio = self.ratio(img, mesh, &lm.right_eye, false)?;
+        let left_ratio = self.ratio(img, mesh, &lm.left_eye, self.spec.mirror_left)?;
+        let ratio = (right_ratio + left_ratio) / 2.0;
         Ok(EyeState {
-            right_open,
-            left_open,
-            closed: right_open < t && left_open < t,
+            right_ratio,
+            left_ratio,
+            closed: ratio < self.spec.closed_below * self.spec.baseline_prior,
         })
     }
 
-    /// Square, axis-aligned crop centred on the four lid points; side from the corner distance.
-    fn open_probability(&self, img: &RgbImage, mesh: &MeshResult, eye: &[usize; 6]) -> Result<f32> {
-        let lids = [
-            mesh.p(eye[1]),
-            mesh.p(eye[2]),
-            mesh.p(eye[4]),
-            mesh.p(eye[5]),
-        ];
-        let centre = Point::mean(&lids);
-        let side = (mesh.p(eye[3]).x - mesh.p(eye[0]).x).abs() * self.spec.crop_side;
+    /// The crop: centred between the corners (mesh p1 and p4, image-left first), side `crop_side` × their
+    /// distance, rotated so they are level; mirrored for the eye the model was not trained on.
+    fn ratio(
+        &self,
+        img: &RgbImage,
+        mesh: &MeshResult,
+        eye: &[usize; 6],
+        mirror: bool,
+    ) -> Result<f32> {
+        let (a, b) = (mesh.p(eye[0]), mesh.p(eye[3]));
+        let width = a.dist(b);
+        if !width.is_finite() || width < 1e-3 {
+            return Err(inference("eye corners coincide"));
+        }
         let input = self.model.input_spec();
         let (w, h) = (input.width(), input.height());
-        let scale = side.max(1.0) / w as f32;
-        let map = Affine::rotated_square(
-            centre,
-            Point::new(w as f32 / 2.0, h as f32 / 2.0),
-            scale,
-            0.0,
-        );
+        let angle = (b.y - a.y).atan2(b.x - a.x);
+        let scale = width * self.spec.crop_side / w as f32;
+        let centre = Point::mean(&[a, b]);
+        let crop_centre = Point::new((w as f32 - 1.0) / 2.0, (h as f32 - 1.0) / 2.0);
+        let mut map = Affine::rotated_square(centre, crop_centre, scale, angle);
+        if mirror {
+            // Crop pixel x reads what the unmirrored crop has at w - 1 - x.
+            map.tx += map.a * (w as f32 - 1.0);
+            map.ty += map.c * (w as f32 - 1.0);
+            map.a = -map.a;
+            map.c = -map.c;
+        }
         let crop = warp_rgb(img, &map, w, h, Border::Replicate);
         let out = self.model.run(&crop)?;
-        let probs = softmax(&out[self.output]);
-        probs
-            .get(self.spec.open_class)
-            .copied()
-            .ok_or_else(|| Error::Inference {
-                role: "eye_state".into(),
-                detail: "open_class is beyond the output size".into(),
-            })
+        let contour = &out[self.output];
+        let n = self.spec.contour_points;
+        if contour.len() < n * 3 {
+            return Err(inference("contour output is shorter than contour_points"));
+        }
+        let p = |i: usize| Point::new(contour[i * 3], contour[i * 3 + 1]);
+        let [c0, c1] = self.spec.corners;
+        let eye_width = p(c0).dist(p(c1));
+        let lids = &self.spec.lid_pairs;
+        let opening = lids.iter().map(|[u, l]| p(*u).dist(p(*l))).sum::<f32>() / lids.len() as f32;
+        let ratio = opening / eye_width;
+        if !ratio.is_finite() {
+            return Err(inference("eye contour is degenerate"));
+        }
+        Ok(ratio)
+    }
+}
+
+fn inference(detail: &str) -> Error {
+    Error::Inference {
+        role: "eyes".into(),
+        detail: detail.into(),
     }
 }

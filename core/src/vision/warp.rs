@@ -57,3 +57,80 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
     }
     out
 }
+
+/// One level of a 5×5 Gaussian pyramid ([1 4 6 4 1]/16 each way, mirrored borders, every second
+/// pixel), like OpenCV's `pyrDown` and dlib's `pyramid_down<2>`: halves an image without aliasing.
+pub fn pyr_down(img: &RgbImage) -> RgbImage {
+    const K: [u32; 5] = [1, 4, 6, 4, 1];
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let (ow, oh) = (w.div_ceil(2), h.div_ceil(2));
+    let px = img.as_bytes();
+    // Reflect-101: -1 → 1, w → w - 2.
+    let reflect = |i: i64, n: usize| -> usize {
+        let n = n as i64;
+        if n == 1 {
+            return 0;
+        }
+        let mut i = i;
+        if i < 0 {
+            i = -i;
+        }
+        if i >= n {
+            i = 2 * n - 2 - i;
+        }
+        i.clamp(0, n - 1) as usize
+    };
+    // Horizontal pass at full height, half width (sums ×16).
+    let mut rows = vec![0u32; ow * h * 3];
+    for y in 0..h {
+        for x in 0..ow {
+            for (t, k) in K.iter().enumerate() {
+                let sx = reflect(2 * x as i64 + t as i64 - 2, w);
+                let s = (y * w + sx) * 3;
+                let o = (y * ow + x) * 3;
+                for c in 0..3 {
+                    rows[o + c] += k * px[s + c] as u32;
+                }
+            }
+        }
+    }
+    let mut out = vec![0u8; ow * oh * 3];
+    for y in 0..oh {
+        for x in 0..ow {
+            let o = (y * ow + x) * 3;
+            for c in 0..3 {
+                let mut sum = 0u32;
+                for (t, k) in K.iter().enumerate() {
+                    let sy = reflect(2 * y as i64 + t as i64 - 2, h);
+                    sum += k * rows[(sy * ow + x) * 3 + c];
+                }
+                out[o + c] = ((sum + 128) / 256) as u8;
+            }
+        }
+    }
+    rows.fill(0);
+    RgbImage::from_parts(ow as u32, oh as u32, out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn pyr_down_halves_and_keeps_flat_areas_flat() {
+        let img = RgbImage::from_raw(5, 3, vec![200; 5 * 3 * 3]).unwrap();
+        let half = pyr_down(&img);
+        assert_eq!((half.width(), half.height()), (3, 2));
+        assert!(half.as_bytes().iter().all(|v| *v == 200));
+        // A one-pixel checkerboard (what aliases when sampled every second pixel) averages out.
+        let mut data = Vec::new();
+        for y in 0..8 {
+            for x in 0..8 {
+                data.extend([if (x + y) % 2 == 0 { 255 } else { 0 }; 3]);
+            }
+        }
+        let half = pyr_down(&RgbImage::from_raw(8, 8, data).unwrap());
+        assert!(half.as_bytes().iter().all(|v| (120..=136).contains(v)));
+    }
+}

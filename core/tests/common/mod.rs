@@ -14,6 +14,26 @@ pub fn models_dir() -> PathBuf {
     repo().join("models")
 }
 
+/// The model set under test: `SMARTID_MODELS` (a folder with `manifest.toml` or a manifest file,
+/// relative to the repo or absolute; the harness reads the same variable), else `models/manifest.toml`.
+/// The test command runs the suite once per shipped manifest.
+pub fn manifest_path() -> PathBuf {
+    let path = match std::env::var_os("SMARTID_MODELS") {
+        Some(p) if !p.is_empty() => repo().join(p),
+        _ => models_dir(),
+    };
+    if path.is_dir() {
+        path.join("manifest.toml")
+    } else {
+        path
+    }
+}
+
+/// The manifest text under test (for tests that edit it).
+pub fn manifest_text() -> String {
+    std::fs::read_to_string(manifest_path()).expect("manifest under test")
+}
+
 pub fn fixture(rel: &str) -> PathBuf {
     repo().join("fixtures/faces").join(rel)
 }
@@ -21,7 +41,15 @@ pub fn fixture(rel: &str) -> PathBuf {
 pub fn engine() -> Arc<Engine> {
     static ENGINE: OnceLock<Arc<Engine>> = OnceLock::new();
     ENGINE
-        .get_or_init(|| Arc::new(Engine::from_dir(models_dir()).expect("bundled models load")))
+        .get_or_init(|| {
+            let engine = Engine::from_manifest_file(manifest_path()).expect("bundled models load");
+            println!(
+                "model set '{}' ({})",
+                engine.manifest().name,
+                manifest_path().display()
+            );
+            Arc::new(engine)
+        })
         .clone()
 }
 
@@ -54,6 +82,8 @@ pub fn reference() -> &'static serde_json::Value {
 
 pub const STILLS: [&str; 5] = ["obama", "obama2", "obama3", "biden", "astronaut"];
 pub const BLINKS: [usize; 4] = [42, 92, 112, 113];
+/// Half-closed frames next to a blink (shared/models/SOURCES.md: visually transitional).
+pub const TRANSITIONAL: [usize; 4] = [41, 43, 91, 93];
 
 /// Pearson correlation.
 pub fn correlation(a: &[f32], b: &[f32]) -> f32 {
