@@ -60,6 +60,12 @@ rust_tests() {
   cargo test -p smartid-core --no-default-features --lib --tests --locked
 }
 
+# The same suite with the other shipped model set, switched by configuration only (the tests and the
+# harness read SMARTID_MODELS); the binaries are already built.
+rust_tests_antispoof_set() {
+  SMARTID_MODELS="$PWD/models/manifest-antispoof.toml" cargo test "${ws[@]}"
+}
+
 bindings() {
   bash scripts/bindgen.sh --testing >/dev/null
 }
@@ -102,7 +108,8 @@ python_opener() {
 
 stage "toolchain" toolchain
 stage "format and lints" lints
-stage "rust tests" rust_tests
+stage "rust tests (default model set: models/manifest.toml)" rust_tests
+stage "rust tests again (models/manifest-antispoof.toml)" rust_tests_antispoof_set
 stage "ffi library and generated bindings (testing feature)" bindings
 stage "kotlin sdk on the jvm" bash scripts/test-kotlin.sh "$target/smartid-bindings"
 stage "swift sdk in a debian trixie chroot" bash scripts/test-swift.sh "$target/smartid-bindings"
