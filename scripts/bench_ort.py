@@ -17,10 +17,11 @@ except ImportError:  # Python < 3.11
     sys.exit("needs Python 3.11+")
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
-manifest = tomllib.load(open(os.path.join(ROOT, "manifest.toml"), "rb"))
+# Both shipped sets; the anti-spoof set adds one model to the clean one.
+manifest = tomllib.load(open(os.path.join(ROOT, "manifest-antispoof.toml"), "rb"))
 print("| role | model | onnxruntime median ms |")
 print("|---|---|---|")
-for role in ["detector", "mesh", "eye_state", "antispoof", "embedder"]:
+for role in ["detector", "mesh", "eyes", "antispoof", "embedder"]:
     spec = manifest[role]
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1

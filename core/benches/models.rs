@@ -23,47 +23,75 @@ fn frame() -> RgbImage {
     RgbImage::from_raw(w, h, img.into_raw()).unwrap()
 }
 
+/// The shipped model sets, or `SMARTID_BENCH_MANIFESTS=a.toml,b.toml` (paths from the repo root).
+fn manifests() -> Vec<PathBuf> {
+    match std::env::var("SMARTID_BENCH_MANIFESTS") {
+        Ok(list) => list.split(',').map(|p| repo().join(p)).collect(),
+        Err(_) => vec![
+            repo().join("models/manifest.toml"),
+            repo().join("models/manifest-antispoof.toml"),
+        ],
+    }
+}
+
 fn models(c: &mut Criterion) {
-    let engine = Engine::from_dir(repo().join("models")).unwrap();
     let img = frame();
-    let det = engine.detect_one(&img).unwrap();
-    let roi = engine.roi_for(&det);
-    let mesh = engine.mesh_at(&img, &roi).unwrap().unwrap();
-    let face = engine
-        .analyze_mesh(&img, Some(det.clone()), mesh.clone(), false)
-        .unwrap();
+    for path in manifests() {
+        let engine = Engine::from_manifest_file(&path).unwrap();
+        let set = engine.manifest().name.clone();
+        let id = |role: &str| {
+            engine
+                .manifest()
+                .models()
+                .into_iter()
+                .find(|(r, _)| *r == role)
+                .map(|(_, s)| s.id.clone())
+                .unwrap_or_default()
+        };
+        let det = engine.detect_one(&img).unwrap();
+        let roi = engine.roi_for(&det);
+        let mesh = engine.mesh_at(&img, &roi).unwrap().unwrap();
+        let face = engine
+            .analyze_mesh(&img, Some(det.clone()), mesh.clone(), false)
+            .unwrap();
 
-    let mut g = c.benchmark_group("model");
-    g.sample_size(30).measurement_time(Duration::from_secs(4));
-    g.bench_function("detector (BlazeFace 128)", |b| {
-        b.iter(|| black_box(engine.detect(&img).unwrap()))
-    });
-    g.bench_function("mesh (Face Mesh 192)", |b| {
-        b.iter(|| black_box(engine.mesh_at(&img, &roi).unwrap()))
-    });
-    g.bench_function("eyes+pose+align+quality (2x fr_eye 24)", |b| {
-        b.iter(|| {
-            black_box(
-                engine
-                    .analyze_mesh(&img, Some(det.clone()), mesh.clone(), false)
-                    .unwrap(),
-            )
-        })
-    });
-    g.bench_function("antispoof (fr_liveness 128)", |b| {
-        b.iter(|| black_box(engine.live_probability(&img, &det.bbox).unwrap()))
-    });
-    g.bench_function("embedder (fr_feature 112)", |b| {
-        b.iter(|| black_box(engine.embed(&face).unwrap()))
-    });
-    g.finish();
+        let mut g = c.benchmark_group(format!("{set}/model"));
+        g.sample_size(30).measurement_time(Duration::from_secs(4));
+        g.bench_function(format!("detector ({})", id("detector")), |b| {
+            b.iter(|| black_box(engine.detect(&img).unwrap()))
+        });
+        g.bench_function(format!("mesh ({})", id("mesh")), |b| {
+            b.iter(|| black_box(engine.mesh_at(&img, &roi).unwrap()))
+        });
+        g.bench_function(
+            format!("eyes x2 + pose + alignment + quality ({})", id("eyes")),
+            |b| {
+                b.iter(|| {
+                    black_box(
+                        engine
+                            .analyze_mesh(&img, Some(det.clone()), mesh.clone(), false)
+                            .unwrap(),
+                    )
+                })
+            },
+        );
+        if engine.has_antispoof() {
+            g.bench_function(format!("antispoof ({})", id("antispoof")), |b| {
+                b.iter(|| black_box(engine.live_probability(&img, &det.bbox).unwrap()))
+            });
+        }
+        g.bench_function(format!("embedder ({})", id("embedder")), |b| {
+            b.iter(|| black_box(engine.embed(&face).unwrap()))
+        });
+        g.finish();
 
-    let mut g = c.benchmark_group("frame");
-    g.sample_size(20).measurement_time(Duration::from_secs(5));
-    g.bench_function("full analysis, detector + all models but embedder", |b| {
-        b.iter(|| black_box(engine.analyze(&img, true).unwrap()))
-    });
-    g.finish();
+        let mut g = c.benchmark_group(format!("{set}/frame"));
+        g.sample_size(20).measurement_time(Duration::from_secs(5));
+        g.bench_function("full analysis, detector + all models but embedder", |b| {
+            b.iter(|| black_box(engine.analyze(&img, true).unwrap()))
+        });
+        g.finish();
+    }
 }
 
 fn rasp(c: &mut Criterion) {
