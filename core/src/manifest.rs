@@ -262,7 +262,7 @@ pub enum Sampling {
     /// Bilinear warp with the similarity as is (ArcFace-style templates).
     Affine,
     /// dlib's `extract_image_chips`: pixel u of an N-px chip samples T(N/2) + R·((N·s − 1)/(N − 1))·(u −
-    /// (N − 1)/2), after halving the image with a 5×5 Gaussian pyramid while s > 2.
+    /// (N − 1)/2), after halving the image with a 5×5 Gaussian pyramid while (N·s − 1)/(N − 1) > 2.
     DlibChip,
 }
 
@@ -326,14 +326,20 @@ impl Manifest {
         if all.any(|i| *i >= self.mesh.points) {
             return bad("mesh: a landmark index is beyond the point count".into());
         }
-        if self.mesh.roi_scale <= 0.0 {
-            return bad("mesh: roi_scale must be positive".into());
+        if !positive(self.mesh.roi_scale) {
+            return bad("mesh: roi_scale must be positive and finite".into());
         }
         self.validate_eyes()?;
-        if let Some(a) = &self.antispoof
-            && (a.box_side <= 0.0 || a.crop_scale <= 0.0)
-        {
-            return bad("antispoof: box_side and crop_scale must be positive".into());
+        if let Some(a) = &self.antispoof {
+            if !(positive(a.box_side) && positive(a.crop_scale) && a.box_shift_y.is_finite()) {
+                return bad(
+                    "antispoof: box_side and crop_scale must be positive, all finite".into(),
+                );
+            }
+            // A threshold of 0 or below would call every face live.
+            if !(a.live_threshold > 0.0 && a.live_threshold <= 1.0) {
+                return bad("antispoof: live_threshold must be within (0, 1]".into());
+            }
         }
         self.validate_embedder()?;
         Ok(())
@@ -354,14 +360,17 @@ impl Manifest {
         if e.lid_pairs.is_empty() || e.corners[0] == e.corners[1] {
             return bad("needs lid pairs and two different corners");
         }
-        if !(e.crop_side > 0.0 && e.baseline_prior > 0.0) {
-            return bad("crop_side and baseline_prior must be positive");
+        if !(positive(e.crop_side) && positive(e.baseline_prior)) {
+            return bad("crop_side and baseline_prior must be positive and finite");
         }
         if !(0.0 < e.closed_below && e.closed_below < e.open_above && e.open_above <= 1.5) {
             return bad("need 0 < closed_below < open_above <= 1.5");
         }
-        if e.baseline_min_frames == 0 || e.baseline_frames < e.baseline_min_frames {
-            return bad("need 0 < baseline_min_frames <= baseline_frames");
+        if e.baseline_min_frames == 0
+            || e.baseline_frames < e.baseline_min_frames
+            || e.baseline_frames > 300
+        {
+            return bad("need 0 < baseline_min_frames <= baseline_frames <= 300");
         }
         Ok(())
     }
@@ -382,6 +391,10 @@ impl Manifest {
         if points.len() < 2 {
             return bad("alignment needs at least two points");
         }
+        let first = points[0].at;
+        if points.iter().all(|p| p.at == first) {
+            return bad("alignment reference points must not all coincide");
+        }
         for p in points {
             if p.landmarks.is_empty() || p.landmarks.iter().any(|i| *i >= self.mesh.points) {
                 return bad("an alignment point needs mesh landmarks below the mesh point count");
@@ -392,6 +405,10 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+fn positive(v: f32) -> bool {
+    v.is_finite() && v > 0.0
 }
 
 /// Where model bytes come from: a folder on disk, or bytes handed over by the app (Android assets, iOS

@@ -265,7 +265,24 @@ fn corrupt_models_and_manifests_are_rejected() {
         ("sampling = \"dlib_chip\"", "sampling = \"nearest\""),
         // A dimension the template format cannot carry.
         ("dim = 128", "dim = 5000"),
+        // Non-finite or unbounded eye settings.
+        ("crop_side = 2.3", "crop_side = inf"),
+        ("baseline_prior = 0.30", "baseline_prior = nan"),
+        ("baseline_frames = 30", "baseline_frames = 100000"),
     ];
+    // The anti-spoof section exists in one set only: check it on that manifest, whichever is under test.
+    let antispoof = std::fs::read_to_string(models_dir().join("manifest-antispoof.toml")).unwrap();
+    for (from, to) in [
+        // 0 would call every face live; above 1 nothing ever is.
+        ("live_threshold = 0.5", "live_threshold = 0.0"),
+        ("live_threshold = 0.5", "live_threshold = 1.5"),
+        ("box_shift_y = -0.11", "box_shift_y = nan"),
+    ] {
+        assert!(antispoof.contains(from), "{from}");
+        let m = antispoof.replace(from, to);
+        let err = smartid_core::manifest::Manifest::parse(&m).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ManifestInvalid, "{to}");
+    }
     for (from, to) in invalid {
         assert!(manifest.contains(from), "{from}");
         assert_eq!(

@@ -205,7 +205,8 @@ fn carphone_blinks_are_found_against_the_users_own_eyes() {
             face.eyes.left_ratio,
             tracker.relative(face.eyes.ratio()),
         ));
-        if tracker.observe(face.eyes.ratio()) {
+        let frontal = face.pose.yaw.abs() <= 15.0 && face.pose.pitch.abs() <= 15.0;
+        if tracker.observe(face.eyes.ratio(), frontal) {
             closed.push(i);
         }
     }

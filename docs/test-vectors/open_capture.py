@@ -7,6 +7,7 @@ document is precise enough to write a server from. Needs: pip install pyhpke
 import base64
 import hashlib
 import json
+import math
 import os
 import struct
 import sys
@@ -36,12 +37,17 @@ METRICS = {1: "cosine", 2: "euclidean"}
 
 def parse_template(pt: bytes):
     assert pt[:4] == b"SIDT" and pt[4] == 2, "template version 2"
+    assert pt[5] in METRICS, "known metric"
     metric = METRICS[pt[5]]
     m = pt[6]
+    assert 1 <= m <= 255, "model id length"
     model = pt[7:7 + m].decode()
     (d,) = struct.unpack_from("<H", pt, 7 + m)
+    assert 1 <= d <= 4096, "dimension"
     assert len(pt) == 9 + m + 4 * d, "nothing may follow the values"
-    return model, metric, struct.unpack_from("<%df" % d, pt, 9 + m)
+    values = struct.unpack_from("<%df" % d, pt, 9 + m)
+    assert all(math.isfinite(v) for v in values), "finite values"
+    return model, metric, values
 
 
 def main() -> int:

@@ -167,8 +167,11 @@ impl CaptureSession {
             Observation::Face(f) => f,
             other => return Ok(self.no_usable_face(other, t_ms)),
         };
-        // Closed or open for this user: judged against their own open-eye baseline.
-        face.eyes.closed = self.eyes.observe(face.eyes.ratio());
+        // Closed or open for this user: judged against their own open-eye baseline, which only frontal
+        // frames teach.
+        let frontal = face.pose.yaw.abs() <= self.cfg.challenge.neutral_angle
+            && face.pose.pitch.abs() <= self.cfg.challenge.neutral_angle;
+        face.eyes.closed = self.eyes.observe(face.eyes.ratio(), frontal);
         face.quality.eyes_open = !face.eyes.closed;
         if let Some(live) = face.live {
             self.passive.add(live);

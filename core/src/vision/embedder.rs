@@ -90,9 +90,11 @@ impl Embedder {
     pub fn new(model: OnnxModel, spec: EmbedderSpec) -> Result<Self> {
         let output = model.require_output(&spec.output)?;
         let input = model.input_spec();
-        if spec.alignment.sampling == Sampling::DlibChip && input.width() != input.height() {
+        if spec.alignment.sampling == Sampling::DlibChip
+            && (input.width() != input.height() || input.width() < 16)
+        {
             return Err(Error::ManifestInvalid(
-                "embedder: dlib_chip sampling needs a square input".into(),
+                "embedder: dlib_chip sampling needs a square input of at least 16 px".into(),
             ));
         }
         Ok(Self {
@@ -157,8 +159,9 @@ fn degenerate() -> Error {
 /// dlib's face chip (`extract_image_chips`), given `to_image`, the similarity from nominal chip
 /// coordinates to the frame. Pixel u of the `n`-px chip samples c + k·R·(u − (n − 1)/2), where c is the
 /// chip centre n/2 mapped to the frame and k = (n·s − 1)/(n − 1); a large face is first halved with a
-/// Gaussian pyramid while a chip pixel spans more than 2 frame pixels, as dlib does, so the chip is not
-/// aliased.
+/// Gaussian pyramid while a chip pixel spans more than 2 frame pixels, so the chip is not aliased (dlib
+/// does the same with its `pyramid_down<2>`; we place level pixel q at frame pixel 2q, like OpenCV's
+/// `pyrDown`, which the converter's parity check used).
 fn dlib_chip(img: &RgbImage, to_image: &Affine, n: usize) -> RgbImage {
     let nf = n as f32;
     let s = (to_image.a * to_image.d - to_image.b * to_image.c)
@@ -180,7 +183,13 @@ fn dlib_chip(img: &RgbImage, to_image: &Affine, n: usize) -> RgbImage {
     map.ty = centre.y - (map.c * half + map.d * half);
     let mut level: Option<RgbImage> = None;
     let mut f = 1.0f32;
-    while k / f > 2.0 {
+    // Bounded: a level is at least 1 px, and a non-finite scale never enters the loop.
+    while k.is_finite()
+        && k / f > 2.0
+        && level
+            .as_ref()
+            .is_none_or(|l| l.width() > 1 || l.height() > 1)
+    {
         let next = pyr_down(level.as_ref().unwrap_or(img));
         level = Some(next);
         f *= 2.0;

@@ -4,7 +4,8 @@ import SmartIdFFI
 
 /// Where the models come from: a folder (desktop, an unpacked bundle) or bytes (bundle resources).
 public enum SIDModels: Equatable, Sendable {
-    /// A folder holding `manifest.toml` and the files it names.
+    /// A folder holding `manifest.toml` and the files it names, or a manifest file in such a folder
+    /// (e.g. `manifest-antispoof.toml`, the set with passive anti-spoof: read its licence warning).
     case folder(path: String)
     /// The manifest text and every file it names, as bytes keyed by the manifest's `file` names.
     case files(manifest: String, files: [String: Data])

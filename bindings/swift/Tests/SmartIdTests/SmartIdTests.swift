@@ -107,6 +107,17 @@ final class SmartIdTests: XCTestCase {
         var value: Int { lock.lock(); defer { lock.unlock() }; return n }
     }
 
+    func testTheAntiSpoofSetChosenByItsManifestFileMeasuresPassiveLiveness() throws {
+        var antispoof = config()
+        antispoof.models = .folder(path: "\(repo)/models/manifest-antispoof.toml")
+        let out = try capture(antispoof)
+        XCTAssertNil(out.code, "no failure: \(out.message ?? "")")
+        let template = try XCTUnwrap(out.template), payload = try XCTUnwrap(out.payload)
+        let opened = try testingOpenCapture(privateText: serverKey.privateText, template: template, payload: payload)
+        XCTAssertTrue(opened.payloadJson.contains("\"status\":\"measured\""), "passive scores in the payload")
+        XCTAssertTrue(opened.payloadJson.contains("faceplugin/fr_liveness"), "the anti-spoof model is listed")
+    }
+
     // (a)
     func testRecordedCaptureSucceedsAndTheServerOpensIt() throws {
         let steps = Seen<Step>()

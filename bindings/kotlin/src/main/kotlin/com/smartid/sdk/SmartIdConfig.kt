@@ -5,7 +5,10 @@ import java.util.concurrent.Executor
 
 /** Where the models come from: a folder (desktop, unpacked bundle) or bytes (Android assets). */
 sealed class Models {
-    /** A folder holding `manifest.toml` and the files it names. */
+    /**
+     * A folder holding `manifest.toml` and the files it names, or a manifest file in such a folder
+     * (e.g. `manifest-antispoof.toml`, the set with passive anti-spoof: read its licence warning).
+     */
     data class Folder(val dir: File) : Models()
 
     /** The manifest text and every file it names, as bytes keyed by the manifest's `file` names. */

@@ -90,6 +90,16 @@ class SmartIdTest {
     }
 
     @Test
+    fun `the anti-spoof model set, chosen by its manifest file, measures passive liveness`() {
+        val antispoof = config().copy(models = Models.Folder(File(repo, "models/manifest-antispoof.toml")))
+        val out = capture(antispoof)
+        assertEquals(null, out.code, "no failure: ${out.message}")
+        val opened = com.smartid.ffi.testingOpenCapture(serverKey.privateText, out.template!!, out.payload!!)
+        assertTrue(opened.payloadJson.contains("\"status\":\"measured\""), "passive scores in the payload")
+        assertTrue(opened.payloadJson.contains("faceplugin/fr_liveness"), "the anti-spoof model is listed")
+    }
+
+    @Test
     fun `a recording that never turns fails the challenge with 5002`() {
         val out = capture(config(fixed = listOf(ChallengeKind.TURN_LEFT), challengeTimeoutMs = 2_000))
         assertEquals(5002, out.code)
