@@ -288,3 +288,36 @@ fn real_faces_score_live() {
     println!("lowest live probability on real faces: {min:.3} (threshold {t})");
     assert!(min >= t.max(0.8));
 }
+
+/// Attack: a photo of the user with closed eyes (a sleeping or coerced subject), shown from the first
+/// frame or after a live start and held long enough for the baseline to be learnt again. Real Iris
+/// ratios of the fully closed carphone frames; every frame must read closed.
+#[test]
+fn a_closed_eye_photo_never_reads_open() {
+    use smartid_core::liveness::eyes::EyeTracker;
+    let engine = engine();
+    let ratio = |i: usize| engine.analyze(&carphone(i), false).unwrap().eyes.ratio();
+    let open: Vec<f32> = (0..30).map(ratio).collect();
+    let mut read_open = 0;
+    let mut frames = 0;
+    for blink in [42, 92] {
+        let closed = ratio(blink);
+        // From the first frame.
+        let mut t = EyeTracker::new(&engine.manifest().eyes);
+        for _ in 0..200 {
+            frames += 1;
+            read_open += usize::from(!t.observe(closed, true));
+        }
+        // After 30 live frames, held for 200.
+        let mut t = EyeTracker::new(&engine.manifest().eyes);
+        open.iter().for_each(|r| {
+            t.observe(*r, true);
+        });
+        for _ in 0..200 {
+            frames += 1;
+            read_open += usize::from(!t.observe(closed, true));
+        }
+    }
+    println!("closed-eye photo: read open on {read_open} of {frames} frames");
+    assert_eq!(read_open, 0);
+}
