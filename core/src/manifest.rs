@@ -34,7 +34,7 @@ pub struct Manifest {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
-    /// Stable identifier that goes into templates and payloads (e.g. `faceplugin/fr_feature@0.0.1`).
+    /// Stable identifier that goes into templates and payloads (e.g. `dlib/dlib_face_recognition_resnet_model_v1@int8`).
     pub id: String,
     /// Path relative to the manifest.
     pub file: String,
