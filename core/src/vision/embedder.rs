@@ -11,7 +11,7 @@ use crate::matching::{Comparison, Metric};
 use super::geometry::{Affine, Point};
 use super::mesh::MeshResult;
 use super::model::OnnxModel;
-use super::warp::{Border, pyr_down, warp_rgb};
+use super::warp::{Border, crop, pyr_down, warp_rgb};
 
 /// A face embedding as its metric wants it (unit length for cosine, raw for Euclidean). Biometric
 /// data: zeroized on drop, never printed.
@@ -181,31 +181,67 @@ fn dlib_chip(img: &RgbImage, to_image: &Affine, n: usize) -> RgbImage {
     };
     map.tx = centre.x - (map.a * half + map.b * half);
     map.ty = centre.y - (map.c * half + map.d * half);
-    let mut level: Option<RgbImage> = None;
     let mut f = 1.0f32;
-    // Bounded: a level is at least 1 px, and a non-finite scale never enters the loop.
-    while k.is_finite()
-        && k / f > 2.0
-        && level
-            .as_ref()
-            .is_none_or(|l| l.width() > 1 || l.height() > 1)
-    {
-        let next = pyr_down(level.as_ref().unwrap_or(img));
-        level = Some(next);
+    // Bounded: a non-finite scale never enters the loop, and 4096× is beyond any frame.
+    while k.is_finite() && k / f > 2.0 && f < 4096.0 {
         f *= 2.0;
     }
-    if f > 1.0 {
-        // pyrDown: level pixel q sits at frame pixel 2q.
-        map = Affine {
-            a: map.a / f,
-            b: map.b / f,
-            c: map.c / f,
-            d: map.d / f,
-            tx: map.tx / f,
-            ty: map.ty / f,
-        };
+    if f == 1.0 {
+        return warp_rgb(img, &map, n, n, Border::Zero);
     }
-    warp_rgb(level.as_ref().unwrap_or(img), &map, n, n, Border::Zero)
+    // Only the part of the frame the chip reads is halved (a phone frame is many times the face): the
+    // chip's corners, plus the reach of the 5×5 kernel over every level, from an origin on the coarsest
+    // level's grid so each level's pixels are those of a whole-frame pyramid.
+    let corners = [
+        (0.0, 0.0),
+        (nf - 1.0, 0.0),
+        (0.0, nf - 1.0),
+        (nf - 1.0, nf - 1.0),
+    ]
+    .map(|(x, y)| map.apply(Point::new(x, y)));
+    let margin = 4.0 * f;
+    let lo = |v: f32| ((v - margin) / f).floor() * f;
+    let hi = |v: f32| (v + margin).ceil();
+    let x0 = lo(corners.iter().map(|p| p.x).fold(f32::INFINITY, f32::min)).max(0.0);
+    let y0 = lo(corners.iter().map(|p| p.y).fold(f32::INFINITY, f32::min)).max(0.0);
+    let x1 = hi(corners
+        .iter()
+        .map(|p| p.x)
+        .fold(f32::NEG_INFINITY, f32::max))
+    .min(img.width() as f32);
+    let y1 = hi(corners
+        .iter()
+        .map(|p| p.y)
+        .fold(f32::NEG_INFINITY, f32::max))
+    .min(img.height() as f32);
+    let region = if x1 > x0 && y1 > y0 {
+        crop(
+            img,
+            x0 as u32,
+            y0 as u32,
+            (x1 - x0) as u32,
+            (y1 - y0) as u32,
+        )
+    } else {
+        // The chip lies outside the frame: it comes out black whatever is halved.
+        crop(img, 0, 0, 1, 1)
+    };
+    let mut level = region;
+    let mut g = 1.0f32;
+    while g < f && (level.width() > 1 || level.height() > 1) {
+        level = pyr_down(&level);
+        g *= 2.0;
+    }
+    // Frame point p is level point (p - origin) / g (pyrDown: level pixel q sits at pixel 2q).
+    let level_map = Affine {
+        a: map.a / g,
+        b: map.b / g,
+        c: map.c / g,
+        d: map.d / g,
+        tx: (map.tx - x0) / g,
+        ty: (map.ty - y0) / g,
+    };
+    warp_rgb(&level, &level_map, n, n, Border::Zero)
 }
 
 #[cfg(test)]
@@ -244,6 +280,77 @@ mod tests {
         let chip = dlib_chip(&checkerboard(200), &scaled(1.0), 150);
         assert_eq!((chip.width(), chip.height()), (150, 150));
         assert!(chip.as_bytes().iter().all(|v| (126..=129).contains(v)));
+    }
+
+    /// The chip from a whole-frame pyramid, the straightforward way.
+    fn chip_from_whole_frame(img: &RgbImage, to_image: &Affine, n: usize) -> RgbImage {
+        let nf = n as f32;
+        let s = (to_image.a * to_image.d - to_image.b * to_image.c).sqrt();
+        let k = (nf * s - 1.0) / (nf - 1.0);
+        let r = k / s;
+        let centre = to_image.apply(Point::new(nf / 2.0, nf / 2.0));
+        let half = (nf - 1.0) / 2.0;
+        let (a, b, c, d) = (
+            to_image.a * r,
+            to_image.b * r,
+            to_image.c * r,
+            to_image.d * r,
+        );
+        let mut level = crop(img, 0, 0, img.width(), img.height());
+        let mut f = 1.0;
+        while k / f > 2.0 {
+            level = pyr_down(&level);
+            f *= 2.0;
+        }
+        let map = Affine {
+            a: a / f,
+            b: b / f,
+            c: c / f,
+            d: d / f,
+            tx: (centre.x - (a * half + b * half)) / f,
+            ty: (centre.y - (c * half + d * half)) / f,
+        };
+        warp_rgb(&level, &map, n, n, Border::Zero)
+    }
+
+    #[test]
+    fn halving_only_the_face_region_gives_the_whole_frame_result() {
+        // A textured 1280×720 frame and a rotated face at 3.1× and 5.3× scale (one and two levels),
+        // inside the frame and cut by its edge.
+        let (w, h) = (1280u32, 720u32);
+        let data = (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = (i % w, i / w);
+                [(x * 7 + y * 3) as u8, (x ^ y) as u8, ((x * y) >> 3) as u8]
+            })
+            .collect();
+        let img = RgbImage::from_raw(w, h, data).unwrap();
+        for (s, angle, tx, ty) in [
+            (3.1f32, 0.2f32, 400.0, 150.0),
+            (5.3, -0.4, 900.0, 60.0),
+            (3.1, 0.0, 1150.0, 600.0),
+        ] {
+            let to_image = Affine {
+                a: s * angle.cos(),
+                b: -s * angle.sin(),
+                c: s * angle.sin(),
+                d: s * angle.cos(),
+                tx,
+                ty,
+            };
+            let fast = dlib_chip(&img, &to_image, 150);
+            let whole = chip_from_whole_frame(&img, &to_image, 150);
+            // Equal up to float rounding of the shifted coordinates (a bilinear weight that rounds the
+            // other way moves a byte by one).
+            let worst = fast
+                .as_bytes()
+                .iter()
+                .zip(whole.as_bytes())
+                .map(|(a, b)| a.abs_diff(*b))
+                .max()
+                .unwrap();
+            assert!(worst <= 1, "scale {s} at ({tx}, {ty}): differs by {worst}");
+        }
     }
 
     #[test]

@@ -58,6 +58,22 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
     out
 }
 
+/// The `w × h` rectangle at (`x0`, `y0`), clipped to the image (at least 1×1).
+pub fn crop(img: &RgbImage, x0: u32, y0: u32, w: u32, h: u32) -> RgbImage {
+    let x0 = x0.min(img.width().saturating_sub(1));
+    let y0 = y0.min(img.height().saturating_sub(1));
+    let w = w.clamp(1, img.width() - x0) as usize;
+    let h = h.clamp(1, img.height() - y0) as usize;
+    let stride = img.width() as usize * 3;
+    let px = img.as_bytes();
+    let mut out = Vec::with_capacity(w * h * 3);
+    for y in y0 as usize..y0 as usize + h {
+        let row = y * stride + x0 as usize * 3;
+        out.extend_from_slice(&px[row..row + w * 3]);
+    }
+    RgbImage::from_parts(w as u32, h as u32, out)
+}
+
 /// One level of a 5×5 Gaussian pyramid ([1 4 6 4 1]/16 each way, mirrored borders, every second
 /// pixel), like OpenCV's `pyrDown` and dlib's `pyramid_down<2>`: halves an image without aliasing.
 pub fn pyr_down(img: &RgbImage) -> RgbImage {
