@@ -5,16 +5,11 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use rand::SeedableRng;
-use smartid_core::liveness::active::{ChallengeEvidence, ChallengeKind};
-use smartid_core::liveness::{IdentityEvidence, LivenessEvidence, LivenessMode, PassiveOutcome};
 use smartid_core::matching::Metric;
-use smartid_core::rasp::{CheckPhase, CheckRun, Decision, EnvironmentReport, Platform};
-use smartid_core::seal::payload::PAYLOAD_VERSION;
 use smartid_core::seal::{
-    KeyPair, ModelRef, OpenError, OpenPolicy, Payload, PublicKey, SealedCapture, ServerKeyring,
-    SessionId, Template, open_capture, seal_capture, seal_capture_with_rng,
+    KeyPair, OpenError, OpenPolicy, Payload, PublicKey, SealedCapture, ServerKeyring, SessionId,
+    Template, open_capture, seal_capture, seal_capture_with_rng,
 };
-use smartid_core::vision::{HeadPose, Quality};
 
 const NOW: u64 = 1_790_000_000;
 
@@ -27,69 +22,9 @@ fn template(seed: f32) -> Template {
     Template::new(MODEL, Metric::Euclidean, v).unwrap()
 }
 
-/// A payload shaped like a real capture with the default (clean) model set: one blink, no anti-spoof
-/// model, a clean environment.
+/// A payload shaped like a real capture with the default (clean) model set.
 fn payload(session_id: &[u8; 16], issued_at: u64) -> Payload {
-    Payload {
-        v: PAYLOAD_VERSION,
-        sdk_version: "0.1.0".into(),
-        platform: "linux".into(),
-        session_id: SessionId::from_bytes(*session_id),
-        issued_at,
-        expires_at: issued_at + 600,
-        template_model: MODEL.into(),
-        models: vec![ModelRef {
-            role: "embedder".into(),
-            id: MODEL.into(),
-            sha256: "aeae14b9111f7ccfb687b28821cd3d64d8bdd7e9a36599588a48d7d79755301b".into(),
-        }],
-        liveness: LivenessEvidence {
-            mode: LivenessMode::Active,
-            test_mode: false,
-            challenges_asked: vec![ChallengeKind::Blink],
-            challenges: vec![ChallengeEvidence {
-                kind: ChallengeKind::Blink,
-                started_ms: 100,
-                action_frame: 42,
-                passed_frame: 43,
-                passed_ms: 1434,
-                peak: 33.0,
-            }],
-            passive: PassiveOutcome::NoModel,
-            identity: IdentityEvidence {
-                metric: Metric::Euclidean,
-                threshold: 0.6,
-                worst: Some(0.31),
-                checks: 4,
-            },
-            frames: 60,
-            detector_runs: 12,
-            duration_ms: 2000,
-        },
-        quality: Quality {
-            face_size: 0.4,
-            centre_offset: 0.05,
-            brightness: 120.0,
-            sharpness: 120.0,
-            pose: HeadPose::default(),
-            eyes_open: true,
-        },
-        environment: EnvironmentReport {
-            platform: Platform::Linux,
-            decision: Decision::Allow,
-            blocking: vec![],
-            findings: vec![],
-            attestation: None,
-            runs: vec![CheckRun {
-                phase: CheckPhase::Start,
-                at_ms: 0,
-                decision: Decision::Allow,
-                findings: 0,
-            }],
-            policy: Some(smartid_core::rasp::RaspPolicy::mobile()),
-        },
-        test_mode: false,
-    }
+    Payload::example(SessionId::from_bytes(*session_id), issued_at, MODEL)
 }
 
 fn server() -> (KeyPair, PublicKey) {

@@ -111,6 +111,80 @@ pub struct Payload {
     pub test_mode: bool,
 }
 
+#[cfg(feature = "test-support")]
+impl Payload {
+    /// A payload shaped like a real capture with the default (clean) model set: one blink, no
+    /// anti-spoof model, a clean environment. Tests, test vectors and fuzzing only (feature
+    /// `test-support`).
+    pub fn example(session_id: SessionId, issued_at: u64, template_model: &str) -> Self {
+        use crate::liveness::active::{ChallengeEvidence, ChallengeKind};
+        use crate::liveness::{IdentityEvidence, LivenessMode, PassiveOutcome};
+        use crate::matching::Metric;
+        use crate::rasp::{CheckPhase, CheckRun, Decision, Platform};
+        use crate::vision::HeadPose;
+        Payload {
+            v: PAYLOAD_VERSION,
+            sdk_version: "0.1.0".into(),
+            platform: "linux".into(),
+            session_id,
+            issued_at,
+            expires_at: issued_at + 600,
+            template_model: template_model.into(),
+            models: vec![ModelRef {
+                role: "embedder".into(),
+                id: template_model.into(),
+                sha256: "aeae14b9111f7ccfb687b28821cd3d64d8bdd7e9a36599588a48d7d79755301b".into(),
+            }],
+            liveness: LivenessEvidence {
+                mode: LivenessMode::Active,
+                test_mode: false,
+                challenges_asked: vec![ChallengeKind::Blink],
+                challenges: vec![ChallengeEvidence {
+                    kind: ChallengeKind::Blink,
+                    started_ms: 100,
+                    action_frame: 42,
+                    passed_frame: 43,
+                    passed_ms: 1434,
+                    peak: 33.0,
+                }],
+                passive: PassiveOutcome::NoModel,
+                identity: IdentityEvidence {
+                    metric: Metric::Euclidean,
+                    threshold: 0.6,
+                    worst: Some(0.31),
+                    checks: 4,
+                },
+                frames: 60,
+                detector_runs: 12,
+                duration_ms: 2000,
+            },
+            quality: Quality {
+                face_size: 0.4,
+                centre_offset: 0.05,
+                brightness: 120.0,
+                sharpness: 120.0,
+                pose: HeadPose::default(),
+                eyes_open: true,
+            },
+            environment: EnvironmentReport {
+                platform: Platform::Linux,
+                decision: Decision::Allow,
+                blocking: vec![],
+                findings: vec![],
+                attestation: None,
+                runs: vec![CheckRun {
+                    phase: CheckPhase::Start,
+                    at_ms: 0,
+                    decision: Decision::Allow,
+                    findings: 0,
+                }],
+                policy: Some(crate::rasp::RaspPolicy::mobile()),
+            },
+            test_mode: false,
+        }
+    }
+}
+
 /// The platform this build runs on, for [`Payload::platform`].
 pub fn current_platform() -> &'static str {
     std::env::consts::OS
