@@ -1,0 +1,503 @@
+//! Storage: one set of queries and migrations over sqlx's `Any` driver, so the same code runs on an
+//! embedded SQLite file (the default) and on PostgreSQL (`DATABASE_URL=postgres://…`).
+//!
+//! Every state change is one transaction that starts with a write (so SQLite takes its write lock
+//! first and waits for it, instead of failing to upgrade a read): a capture is marked as used in the
+//! same transaction that stores what it did, and a refusal rolls both back.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Connection as _, Executor as _, Row as _};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL is invalid (expected a file path, sqlite://… or postgres://…)")]
+    Url,
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("database query failed: {0}")]
+    Query(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            // Database messages name tables and constraints, never bound values.
+            other => StoreError::Query(other.to_string()),
+        }
+    }
+}
+
+/// Which engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A template as stored (still encrypted).
+#[derive(Debug, Clone)]
+pub struct StoredTemplate {
+    pub channel: String,
+    pub user: String,
+    pub ciphertext: String,
+    pub data_key_id: String,
+    pub model_id: String,
+}
+
+/// A new enrollment, already encrypted.
+#[derive(Debug, Clone)]
+pub struct NewEnrollment<'a> {
+    pub channel: &'a str,
+    pub user: &'a str,
+    pub ciphertext: &'a str,
+    pub data_key_id: &'a str,
+    pub model_id: &'a str,
+    pub session_id: &'a str,
+    pub session_expires_at: u64,
+    pub now: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrollOutcome {
+    Enrolled { replaced: bool },
+    AlreadyEnrolled,
+    Replayed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnenrollOutcome {
+    Removed,
+    UserNotFound,
+    ChannelNotFound,
+}
+
+/// The schema, embedded in the binary (no migration files needed at run time).
+fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("enrollments"),
+        MigrationType::Simple,
+        sqlx::SqlSafeStr::into_sql_str(include_str!("../migrations/0001_enrollments.sql")),
+        false,
+    )])
+}
+
+/// Turns the `--database` value into a sqlx URL: a bare path means an SQLite file (created if absent).
+pub fn database_url(value: &str) -> Result<(String, Backend), StoreError> {
+    let v = value.trim();
+    if v.starts_with("postgres://") || v.starts_with("postgresql://") {
+        Ok((v.to_string(), Backend::Postgres))
+    } else if let Some(rest) = v.strip_prefix("sqlite:") {
+        let rest = rest.trim_start_matches("//");
+        if rest.is_empty() {
+            return Err(StoreError::Url);
+        }
+        let url = if rest.contains("mode=") {
+            format!("sqlite://{rest}")
+        } else if rest.contains('?') {
+            format!("sqlite://{rest}&mode=rwc")
+        } else {
+            format!("sqlite://{rest}?mode=rwc")
+        };
+        Ok((url, Backend::Sqlite))
+    } else if !v.is_empty() && !v.contains("://") {
+        Ok((format!("sqlite://{v}?mode=rwc"), Backend::Sqlite))
+    } else {
+        Err(StoreError::Url)
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({:?})", self.backend)
+    }
+}
+
+impl Store {
+    /// Connects and applies pending migrations.
+    pub async fn open(database: &str, max_connections: u32) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = database_url(database)?;
+        let options: AnyConnectOptions = url.parse().map_err(|_| StoreError::Url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL: readers never block the writer; a committed transaction survives the
+                        // process being killed. busy_timeout: writers queue instead of failing.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        migrator()
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Health check: one round trip.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        conn.ping().await?;
+        Ok(())
+    }
+
+    /// Whether a capture was already used (a fast refusal before any work; the authoritative check is
+    /// the insert in the transaction that uses it).
+    pub async fn session_seen(&self, session_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM seen_sessions WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Stores an enrollment and marks its capture used, atomically.
+    pub async fn enroll(
+        &self,
+        e: &NewEnrollment<'_>,
+        overwrite: bool,
+    ) -> Result<EnrollOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let fresh = sqlx::query(
+            "INSERT INTO seen_sessions (session_id, channel_id, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (session_id) DO NOTHING",
+        )
+        .bind(e.session_id)
+        .bind(e.channel)
+        .bind(to_i64(e.session_expires_at))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if fresh == 0 {
+            tx.rollback().await?;
+            return Ok(EnrollOutcome::Replayed);
+        }
+        sqlx::query(
+            "INSERT INTO channels (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(e.channel)
+        .bind(to_i64(e.now))
+        .execute(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO enrollments \
+             (channel_id, user_id, template_ct, data_key_id, model_id, session_id, enrolled_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel_id, user_id) DO NOTHING",
+        )
+        .bind(e.channel)
+        .bind(e.user)
+        .bind(e.ciphertext)
+        .bind(e.data_key_id)
+        .bind(e.model_id)
+        .bind(e.session_id)
+        .bind(to_i64(e.now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            tx.commit().await?;
+            return Ok(EnrollOutcome::Enrolled { replaced: false });
+        }
+        if !overwrite {
+            tx.rollback().await?;
+            return Ok(EnrollOutcome::AlreadyEnrolled);
+        }
+        sqlx::query(
+            "UPDATE enrollments SET template_ct = $3, data_key_id = $4, model_id = $5, \
+             session_id = $6, enrolled_at = $7 WHERE channel_id = $1 AND user_id = $2",
+        )
+        .bind(e.channel)
+        .bind(e.user)
+        .bind(e.ciphertext)
+        .bind(e.data_key_id)
+        .bind(e.model_id)
+        .bind(e.session_id)
+        .bind(to_i64(e.now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(EnrollOutcome::Enrolled { replaced: true })
+    }
+
+    pub async fn unenroll(&self, channel: &str, user: &str) -> Result<UnenrollOutcome, StoreError> {
+        let removed = sqlx::query("DELETE FROM enrollments WHERE channel_id = $1 AND user_id = $2")
+            .bind(channel)
+            .bind(user)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if removed > 0 {
+            return Ok(UnenrollOutcome::Removed);
+        }
+        Ok(if self.channel_exists(channel).await? {
+            UnenrollOutcome::UserNotFound
+        } else {
+            UnenrollOutcome::ChannelNotFound
+        })
+    }
+
+    pub async fn channel_exists(&self, channel: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM channels WHERE id = $1")
+            .bind(channel)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn enrollment(
+        &self,
+        channel: &str,
+        user: &str,
+    ) -> Result<Option<StoredTemplate>, StoreError> {
+        let row = sqlx::query(
+            "SELECT channel_id, user_id, template_ct, data_key_id, model_id FROM enrollments \
+             WHERE channel_id = $1 AND user_id = $2",
+        )
+        .bind(channel)
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| stored_template(&r)).transpose()
+    }
+
+    /// Every enrollment (to build the duplicates index at start-up, and to re-encrypt on rotation).
+    pub async fn all_enrollments(&self) -> Result<Vec<StoredTemplate>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT channel_id, user_id, template_ct, data_key_id, model_id FROM enrollments \
+             ORDER BY channel_id, user_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(stored_template).collect()
+    }
+
+    /// Marks a capture used (authentication); false if it already was.
+    pub async fn consume_session(
+        &self,
+        session_id: &str,
+        channel: &str,
+        expires_at: u64,
+    ) -> Result<bool, StoreError> {
+        let fresh = sqlx::query(
+            "INSERT INTO seen_sessions (session_id, channel_id, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (session_id) DO NOTHING",
+        )
+        .bind(session_id)
+        .bind(channel)
+        .bind(to_i64(expires_at))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(fresh == 1)
+    }
+
+    /// Forgets used captures once they have expired (an expired capture is refused anyway).
+    pub async fn purge_expired_sessions(&self, before: u64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM seen_sessions WHERE expires_at < $1")
+                .bind(to_i64(before))
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    /// Replaces a template's ciphertext if it is still the one read (rotation; a concurrent
+    /// re-enrollment wins).
+    pub async fn replace_template_ciphertext(
+        &self,
+        old: &StoredTemplate,
+        ciphertext: &str,
+        data_key_id: &str,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE enrollments SET template_ct = $3, data_key_id = $4 \
+             WHERE channel_id = $1 AND user_id = $2 AND template_ct = $5",
+        )
+        .bind(&old.channel)
+        .bind(&old.user)
+        .bind(ciphertext)
+        .bind(data_key_id)
+        .bind(&old.ciphertext)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub async fn put_photo(
+        &self,
+        channel: &str,
+        user: &str,
+        ciphertext: &str,
+        data_key_id: &str,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO reference_photos (channel_id, user_id, photo_ct, data_key_id, imported_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, user_id) DO UPDATE SET \
+             photo_ct = excluded.photo_ct, data_key_id = excluded.data_key_id, \
+             imported_at = excluded.imported_at",
+        )
+        .bind(channel)
+        .bind(user)
+        .bind(ciphertext)
+        .bind(data_key_id)
+        .bind(to_i64(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A stored photo: (data key id, ciphertext).
+    pub async fn photo(
+        &self,
+        channel: &str,
+        user: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT data_key_id, photo_ct FROM reference_photos WHERE channel_id = $1 AND user_id = $2",
+        )
+        .bind(channel)
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
+    /// Every photo row (rotation): channel, user, data key id, ciphertext.
+    pub async fn all_photos(&self) -> Result<Vec<(String, String, String, String)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT channel_id, user_id, data_key_id, photo_ct FROM reference_photos")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect()
+    }
+
+    pub async fn replace_photo_ciphertext(
+        &self,
+        channel: &str,
+        user: &str,
+        old_ciphertext: &str,
+        ciphertext: &str,
+        data_key_id: &str,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE reference_photos SET photo_ct = $3, data_key_id = $4 \
+             WHERE channel_id = $1 AND user_id = $2 AND photo_ct = $5",
+        )
+        .bind(channel)
+        .bind(user)
+        .bind(ciphertext)
+        .bind(data_key_id)
+        .bind(old_ciphertext)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Row counts (tests, the demo report, `/health`).
+    pub async fn count_enrollments(&self, channel: &str) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM enrollments WHERE channel_id = $1")
+            .bind(channel)
+            .fetch_one(&self.pool)
+            .await?;
+        let n: i64 = row.try_get(0)?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Every enrolled user of a channel (tests and operators; not exposed over HTTP).
+    pub async fn enrolled_users(&self, channel: &str) -> Result<Vec<String>, StoreError> {
+        let rows =
+            sqlx::query("SELECT user_id FROM enrollments WHERE channel_id = $1 ORDER BY user_id")
+                .bind(channel)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}
+
+fn stored_template(r: &sqlx::any::AnyRow) -> Result<StoredTemplate, StoreError> {
+    Ok(StoredTemplate {
+        channel: r.try_get(0)?,
+        user: r.try_get(1)?,
+        ciphertext: r.try_get(2)?,
+        data_key_id: r.try_get(3)?,
+        model_id: r.try_get(4)?,
+    })
+}
+
+/// Unix seconds fit i64 for the next 292 billion years; saturate rather than wrap.
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn database_values_map_to_urls() {
+        assert_eq!(
+            database_url("smartid.db").unwrap(),
+            ("sqlite://smartid.db?mode=rwc".into(), Backend::Sqlite)
+        );
+        assert_eq!(
+            database_url("/var/lib/smartid/db.sqlite").unwrap().0,
+            "sqlite:///var/lib/smartid/db.sqlite?mode=rwc"
+        );
+        assert_eq!(
+            database_url("sqlite://x.db").unwrap().0,
+            "sqlite://x.db?mode=rwc"
+        );
+        assert_eq!(
+            database_url("sqlite:x.db?mode=ro").unwrap().0,
+            "sqlite://x.db?mode=ro"
+        );
+        assert_eq!(
+            database_url("postgres://u@127.0.0.1/db").unwrap().1,
+            Backend::Postgres
+        );
+        for bad in ["", "mysql://x", "sqlite:", "http://x"] {
+            assert!(database_url(bad).is_err(), "{bad}");
+        }
+    }
+}
