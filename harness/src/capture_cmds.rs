@@ -10,7 +10,6 @@ use smartid_core::rasp::{
     DesktopSignals, EnvironmentChecks, EnvironmentReport, FsRoot, Platform, RaspConfig, RaspPolicy,
     check_environment,
 };
-use smartid_core::seal::{KeyPair, OpenPolicy, ServerKeyring, open_capture};
 use smartid_core::{CaptureConfig, CaptureResult, CaptureSession, Engine, Step};
 
 use crate::AnyResult;
@@ -88,7 +87,7 @@ pub fn env(root: Option<&Path>, policy: Option<PolicyName>, json: bool) -> AnyRe
 }
 
 /// The liveness evidence of a capture, for people.
-fn print_evidence(ev: &smartid_core::LivenessEvidence, indent: &str) {
+pub fn print_evidence(ev: &smartid_core::LivenessEvidence, indent: &str) {
     for c in &ev.challenges {
         println!(
             "{indent}challenge {:<10} action at frame {}, passed at frame {}",
@@ -169,7 +168,18 @@ pub fn replay(
     fps: f64,
     quiet: bool,
 ) -> AnyResult<smartid_core::Result<CaptureResult>> {
-    let frames = load_frames(input)?;
+    replay_frames(engine, cfg, checks, &load_frames(input)?, fps, quiet)
+}
+
+/// Runs a session over frames already loaded.
+pub fn replay_frames(
+    engine: Arc<Engine>,
+    cfg: CaptureConfig,
+    checks: Arc<EnvironmentChecks>,
+    frames: &[(String, smartid_core::RgbImage)],
+    fps: f64,
+    quiet: bool,
+) -> AnyResult<smartid_core::Result<CaptureResult>> {
     let mut session = CaptureSession::new(engine, cfg, checks)?;
     if !quiet {
         let asked: Vec<&str> = session.challenges().iter().map(|c| c.name()).collect();
@@ -281,121 +291,4 @@ pub fn capture(models: &Path, a: CaptureArgs) -> AnyResult {
             Err(format!("capture failed ({})", e.code().as_u16()).into())
         }
     }
-}
-
-/// The end-to-end flow on built-in defaults: RASP, capture from the bundled recording, seal to a
-/// throwaway server key, open as the server would.
-pub fn demo(models: &Path) -> AnyResult {
-    let fixtures = crate::default_fixtures_dir();
-    println!(
-        "SmartId capture core {} - demo\n",
-        smartid_core::SDK_VERSION
-    );
-
-    println!("1. server key pair (throwaway, in memory)");
-    let server = KeyPair::generate("demo-key-1")?;
-    println!("   app config gets: {}", server.public().to_text());
-
-    println!("2. environment checks (RASP)");
-    let (env, took) = run_env(None, None);
-    println!(
-        "   {:?}, decision {:?}, {} finding(s), {:.2} ms",
-        env.platform,
-        env.decision,
-        env.findings.len(),
-        took.as_secs_f64() * 1e3
-    );
-    for f in &env.findings {
-        println!("   - {:?}: {}", f.threat, f.evidence);
-    }
-
-    println!("3. models");
-    let engine = Arc::new(Engine::from_path(models)?);
-    println!("   model set '{}'", engine.manifest().name);
-    for (role, spec) in engine.manifest().models() {
-        println!("   {role:<10} {} (sha256 verified)", spec.id);
-    }
-
-    let frames = fixtures.join("carphone");
-    println!(
-        "4. capture from the bundled recording ({}), challenge fixed to 'blink' for replay",
-        frames.display()
-    );
-    let cfg = CaptureConfig {
-        fixed_challenges: Some(vec![ChallengeKind::Blink]),
-        ..CaptureConfig::default()
-    };
-    let mut result = replay(engine.clone(), cfg, session_checks(), &frames, 29.97, true)?
-        .map_err(|e| format!("capture failed ({}): {e}", e.code().as_u16()))?;
-    print_evidence(result.evidence(), "   ");
-    let identity = &result.evidence().identity;
-    println!(
-        "   template from frame {}: {} values ({}); same person throughout (worst {} {:.2}, threshold {:.2}, {} checks)",
-        result.template_frame(),
-        result.template().values().len(),
-        result.template().model_id(),
-        identity.metric.name(),
-        identity.worst.unwrap_or(f32::NAN),
-        identity.threshold,
-        identity.checks
-    );
-
-    println!("5. seal for the server (HPKE X25519 / HKDF-SHA256 / AES-256-GCM)");
-    let now = now_unix();
-    let sealed = result.seal(&server.public(), now, 600)?;
-    println!(
-        "   template: {} chars  {}...",
-        sealed.template.len(),
-        &sealed.template[..40.min(sealed.template.len())]
-    );
-    println!(
-        "   payload:  {} chars  {}...",
-        sealed.payload.len(),
-        &sealed.payload[..40.min(sealed.payload.len())]
-    );
-
-    println!("6. open as the server would");
-    let ring = ServerKeyring::new().with(server);
-    let opened = open_capture(
-        &ring,
-        &sealed.template,
-        &sealed.payload,
-        now_unix(),
-        &OpenPolicy::default(),
-    )
-    .map_err(|e| format!("server refused ({}): {e}", e.http_code()))?;
-    let same = opened.template.values() == result.template().values();
-    println!(
-        "   session {} opened with key {}; template intact: {same}",
-        opened.session_id, opened.key_id
-    );
-    println!(
-        "   payload: sdk {}, platform {}, test_mode {}, expires in {} s",
-        opened.payload.sdk_version,
-        opened.payload.platform,
-        opened.payload.test_mode,
-        opened.payload.expires_at.saturating_sub(now)
-    );
-    let mut tampered = sealed.payload.clone().into_bytes();
-    let mid = tampered.len() / 2;
-    tampered[mid] = if tampered[mid] == b'A' { b'B' } else { b'A' };
-    let refused = open_capture(
-        &ring,
-        &sealed.template,
-        &String::from_utf8_lossy(&tampered),
-        now_unix(),
-        &OpenPolicy::default(),
-    );
-    match refused {
-        Err(e) => println!(
-            "   a payload with one character changed is refused: {} {e}",
-            e.http_code()
-        ),
-        Ok(_) => return Err("a tampered payload opened".into()),
-    }
-    if !same {
-        return Err("opened template differs from the captured one".into());
-    }
-    println!("\ndemo complete");
-    Ok(())
 }

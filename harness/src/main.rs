@@ -2,6 +2,7 @@
 //! keys, and runs the end-to-end demo. Debugging tool: it prints what the SDK sees.
 
 mod capture_cmds;
+mod demo;
 mod frames;
 mod keys;
 mod vision_cmds;
@@ -57,7 +58,8 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// End to end on built-in defaults: RASP, capture from the bundled recording, seal, open.
+    /// End to end on built-in defaults: RASP, two captures from the bundled recording, sealed and sent
+    /// over HTTP to the reference server (temporary SQLite): enroll, authenticate, replay, un-enroll.
     Demo,
     /// Make a server key pair: writes <out>.pk (for the app) and <out>.sk (for the server only).
     Keygen {
@@ -86,7 +88,7 @@ fn main() -> ExitCode {
         Cmd::Env { json, root, policy } => capture_cmds::env(root.as_deref(), policy, json),
         Cmd::Capture(args) => capture_cmds::capture(&models, args),
         Cmd::Y4m { frames, out } => frames::record_y4m(&frames, &out),
-        Cmd::Demo => capture_cmds::demo(&models),
+        Cmd::Demo => demo::demo(&models),
         Cmd::Keygen { key_id, out } => keys::keygen(&key_id, &out),
         Cmd::Open {
             key,

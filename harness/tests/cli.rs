@@ -56,12 +56,32 @@ fn demo_runs_on_built_in_defaults() {
         t.contains("challenge blink      action at frame 42, passed at frame 44"),
         "{t}"
     );
+    // Every request over HTTP got the guide's code: the report lists each, and the demo fails itself
+    // on any other code.
+    let line = |what: &str| {
+        t.lines()
+            .find(|l| l.contains(what))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(line("enroll capture 1").contains(" 200   200  OK"), "{t}");
     assert!(
-        t.contains("template intact: true")
-            && t.contains("refused: 407")
-            && t.contains("demo complete"),
+        line("authenticate with capture 2").contains("authenticated true"),
         "{t}"
     );
+    assert!(
+        line("replay capture 1").contains("407  Template validation failed (replayed)"),
+        "{t}"
+    );
+    assert!(
+        line("one payload character changed").contains(" 407 "),
+        "{t}"
+    );
+    assert!(
+        line("un-enroll again").contains("406  User not found"),
+        "{t}"
+    );
+    assert!(t.contains("demo complete"), "{t}");
 }
 
 #[test]
