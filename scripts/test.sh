@@ -32,11 +32,18 @@ toolchain() {
   # package copy.
   local need=()
   for tool in clang llvm-ar strace cc rsync; do command -v "$tool" >/dev/null || need+=("$tool"); done
-  if [ ${#need[@]} -gt 0 ]; then
+  # OkHttp (Debian's libokhttp-java) is the real HTTP client the server's code-transport test runs;
+  # PostgreSQL 15 is the second database the server's suite runs on.
+  local pkgs=()
+  [ -f /usr/share/java/okhttp.jar ] || pkgs+=(libokhttp-java)
+  command -v java >/dev/null || pkgs+=(default-jre-headless)
+  [ -x /usr/lib/postgresql/15/bin/postgres ] || pkgs+=(postgresql-15)
+  if [ ${#need[@]} -gt 0 ] || [ ${#pkgs[@]} -gt 0 ]; then
     local sudo_=""
     [ "$(id -u)" = 0 ] || sudo_="sudo"
     $sudo_ apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq clang llvm strace gcc rsync >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq clang llvm strace gcc rsync \
+      "${pkgs[@]}" >/dev/null
   fi
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
   rustup target add aarch64-linux-android aarch64-apple-ios >/dev/null
@@ -45,6 +52,8 @@ toolchain() {
 # Every host build selects the same packages, targets and features: cargo unifies features per
 # invocation, and a different selection would build tract again with another feature set.
 ws=(--workspace --all-targets --features smartid-ffi/testing --locked)
+# The server's OkHttp test must run here, never skip (it skips only where java or the jar is absent).
+export SMARTID_REQUIRE_OKHTTP=1
 
 lints() {
   cargo fmt --all -- --check
@@ -64,6 +73,17 @@ rust_tests() {
 # harness read SMARTID_MODELS); the binaries are already built.
 rust_tests_antispoof_set() {
   SMARTID_MODELS="$PWD/models/manifest-antispoof.toml" cargo test "${ws[@]}"
+}
+
+# The server's suite again on a real PostgreSQL (Debian's, started on loopback for this stage and
+# stopped afterwards): the same code and migrations as the SQLite run above.
+server_postgres() {
+  # shellcheck source=scripts/postgres.sh
+  source scripts/postgres.sh
+  pg_up
+  trap pg_down RETURN
+  cargo test --workspace --features smartid-ffi/testing --locked --test api --test load --test okhttp \
+    -- --nocapture
 }
 
 bindings() {
@@ -110,6 +130,7 @@ stage "toolchain" toolchain
 stage "format and lints" lints
 stage "rust tests (default model set: models/manifest.toml)" rust_tests
 stage "rust tests again (models/manifest-antispoof.toml)" rust_tests_antispoof_set
+stage "server suite on postgresql 15 (loopback)" server_postgres
 stage "ffi library and generated bindings (testing feature)" bindings
 stage "kotlin sdk on the jvm" bash scripts/test-kotlin.sh "$target/smartid-bindings"
 stage "swift sdk in a debian trixie chroot" bash scripts/test-swift.sh "$target/smartid-bindings"

@@ -61,6 +61,28 @@ pub fn postgres_url() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// A new, empty database in the test cluster: each test's server owns its database, as a deployed
+/// server does (it loads every stored template at start-up).
+pub fn fresh_postgres_database(url: &str) -> String {
+    use sqlx::Connection as _;
+    let name = unique("smartid_t").replace('-', "_");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+        });
+    let base = url.rsplit_once('/').map_or(url, |(b, _)| b);
+    format!("{base}/{name}")
+}
+
 pub fn unique(tag: &str) -> String {
     let n: u32 = rand::rng().random();
     format!("{tag}-{n:08x}")
@@ -90,8 +112,10 @@ impl Setup {
     /// Channels `a` and `b` (random suffixes) with the given policies.
     pub fn new(policies: &[ChannelPolicy]) -> Self {
         let dir = TempDir::new("server-test");
-        let database = postgres_url()
-            .unwrap_or_else(|| dir.0.join("smartid.db").to_string_lossy().into_owned());
+        let database = match postgres_url() {
+            Some(url) => fresh_postgres_database(&url),
+            None => dir.0.join("smartid.db").to_string_lossy().into_owned(),
+        };
         let mut channels = Channels::default();
         let mut api_keys = Vec::new();
         let mut list = Vec::new();
