@@ -131,6 +131,7 @@ stage "format and lints" lints
 stage "rust tests (default model set: models/manifest.toml)" rust_tests
 stage "rust tests again (models/manifest-antispoof.toml)" rust_tests_antispoof_set
 stage "server suite on postgresql 15 (loopback)" server_postgres
+stage "server api fuzzing from docs/openapi.yaml (schemathesis, 60 s)" bash scripts/fuzz-server-api.sh 60
 stage "ffi library and generated bindings (testing feature)" bindings
 stage "kotlin sdk on the jvm" bash scripts/test-kotlin.sh "$target/smartid-bindings"
 stage "swift sdk in a debian trixie chroot" bash scripts/test-swift.sh "$target/smartid-bindings"
