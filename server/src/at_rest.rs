@@ -39,7 +39,25 @@ pub struct RowBinding<'a> {
     pub user: &'a str,
 }
 
-impl RowBinding<'_> {
+impl<'a> RowBinding<'a> {
+    /// A user's enrolled template.
+    pub fn template(channel: &'a str, user: &'a str) -> Self {
+        Self {
+            kind: "template",
+            channel,
+            user,
+        }
+    }
+
+    /// A user's reference photo.
+    pub fn photo(channel: &'a str, user: &'a str) -> Self {
+        Self {
+            kind: "photo",
+            channel,
+            user,
+        }
+    }
+
     fn aad(&self) -> Vec<u8> {
         // Length-prefixed so "ab"+"c" and "a"+"bc" differ.
         let mut aad = AAD_LABEL.to_vec();

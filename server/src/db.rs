@@ -178,8 +178,16 @@ impl Store {
     /// Whether a capture was already used (a fast refusal before any work; the authoritative check is
     /// the insert in the transaction that uses it).
     pub async fn session_seen(&self, session_id: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM seen_sessions WHERE session_id = $1")
-            .bind(session_id)
+        self.exists(
+            "SELECT 1 FROM seen_sessions WHERE session_id = $1",
+            session_id,
+        )
+        .await
+    }
+
+    async fn exists(&self, sql: &'static str, key: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(sql)
+            .bind(key)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
@@ -192,17 +200,7 @@ impl Store {
         overwrite: bool,
     ) -> Result<EnrollOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let fresh = sqlx::query(
-            "INSERT INTO seen_sessions (session_id, channel_id, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (session_id) DO NOTHING",
-        )
-        .bind(e.session_id)
-        .bind(e.channel)
-        .bind(to_i64(e.session_expires_at))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if fresh == 0 {
+        if !mark_used(&mut *tx, e.session_id, e.channel, e.session_expires_at).await? {
             tx.rollback().await?;
             return Ok(EnrollOutcome::Replayed);
         }
@@ -271,11 +269,8 @@ impl Store {
     }
 
     pub async fn channel_exists(&self, channel: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM channels WHERE id = $1")
-            .bind(channel)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
+        self.exists("SELECT 1 FROM channels WHERE id = $1", channel)
+            .await
     }
 
     pub async fn enrollment(
@@ -312,17 +307,7 @@ impl Store {
         channel: &str,
         expires_at: u64,
     ) -> Result<bool, StoreError> {
-        let fresh = sqlx::query(
-            "INSERT INTO seen_sessions (session_id, channel_id, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (session_id) DO NOTHING",
-        )
-        .bind(session_id)
-        .bind(channel)
-        .bind(to_i64(expires_at))
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(fresh == 1)
+        mark_used(&self.pool, session_id, channel, expires_at).await
     }
 
     /// Forgets used captures once they have expired (an expired capture is refused anyway).
@@ -452,6 +437,26 @@ impl Store {
                 .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
+}
+
+/// Records a capture as used; false if it already was.
+async fn mark_used<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    session_id: &str,
+    channel: &str,
+    expires_at: u64,
+) -> Result<bool, StoreError> {
+    let fresh = sqlx::query(
+        "INSERT INTO seen_sessions (session_id, channel_id, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (session_id) DO NOTHING",
+    )
+    .bind(session_id)
+    .bind(channel)
+    .bind(to_i64(expires_at))
+    .execute(executor)
+    .await?
+    .rows_affected();
+    Ok(fresh == 1)
 }
 
 fn stored_template(r: &sqlx::any::AnyRow) -> Result<StoredTemplate, StoreError> {

@@ -133,11 +133,7 @@ async fn load_index(state: &AppState) -> Result<(), ServerError> {
             other_model += 1;
             continue;
         }
-        let row = RowBinding {
-            kind: "template",
-            channel: &r.channel,
-            user: &r.user,
-        };
+        let row = RowBinding::template(&r.channel, &r.user);
         let plain = state
             .data_keys
             .open(&r.data_key_id, &r.ciphertext, row)
@@ -327,11 +323,7 @@ pub async fn reencrypt_all(
         if r.data_key_id == primary {
             continue;
         }
-        let row = RowBinding {
-            kind: "template",
-            channel: &r.channel,
-            user: &r.user,
-        };
+        let row = RowBinding::template(&r.channel, &r.user);
         let plain = keys
             .open(&r.data_key_id, &r.ciphertext, row)
             .map_err(|e| ServerError::Stored(e.to_string()))?;
@@ -350,7 +342,7 @@ pub async fn reencrypt_all(
         if key_id == primary {
             continue;
         }
-        let row = photos::photo_row(&channel, &user);
+        let row = RowBinding::photo(&channel, &user);
         let plain = keys
             .open(&key_id, &text, row)
             .map_err(|e| ServerError::Stored(e.to_string()))?;

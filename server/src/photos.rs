@@ -62,20 +62,12 @@ impl DbPhotoSource {
         decode(image)?;
         let sealed = self
             .keys
-            .seal(image, photo_row(channel, user))
+            .seal(image, RowBinding::photo(channel, user))
             .map_err(|e| PhotoError::Source(e.to_string()))?;
         self.store
             .put_photo(channel, user, &sealed.text, &sealed.key_id, now)
             .await
             .map_err(|e| PhotoError::Source(e.to_string()))
-    }
-}
-
-pub fn photo_row<'a>(channel: &'a str, user: &'a str) -> RowBinding<'a> {
-    RowBinding {
-        kind: "photo",
-        channel,
-        user,
     }
 }
 
@@ -91,7 +83,7 @@ impl ReferencePhotoSource for DbPhotoSource {
                 return Ok(None);
             };
             self.keys
-                .open(&key_id, &text, photo_row(channel, user))
+                .open(&key_id, &text, RowBinding::photo(channel, user))
                 .map(Some)
                 .map_err(|e| PhotoError::Source(e.to_string()))
         })

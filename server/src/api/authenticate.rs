@@ -44,11 +44,7 @@ async fn authenticate(
             Reply::because(ApiCode::ChannelNotFound, "channel_has_no_enrollments")
         });
     };
-    let row = RowBinding {
-        kind: "template",
-        channel,
-        user: &user,
-    };
+    let row = RowBinding::template(channel, &user);
     let plain = s
         .data_keys
         .open(&stored.data_key_id, &stored.ciphertext, row)

@@ -54,11 +54,7 @@ async fn enroll(s: &AppState, caller: &Caller, req: &Map<String, Value>) -> Resu
         p => Some(reference_photo(s, channel, &user, &opened.template, p).await?),
     };
 
-    let row = RowBinding {
-        kind: "template",
-        channel,
-        user: &user,
-    };
+    let row = RowBinding::template(channel, &user);
     let sealed = s
         .data_keys
         .seal(&opened.template.to_bytes(), row)
