@@ -234,9 +234,14 @@ impl Store {
             tx.rollback().await?;
             return Ok(EnrollOutcome::AlreadyEnrolled);
         }
+        // One statement, so an unenroll committed in between cannot make this a no-op.
         sqlx::query(
-            "UPDATE enrollments SET template_ct = $3, data_key_id = $4, model_id = $5, \
-             session_id = $6, enrolled_at = $7 WHERE channel_id = $1 AND user_id = $2",
+            "INSERT INTO enrollments \
+             (channel_id, user_id, template_ct, data_key_id, model_id, session_id, enrolled_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel_id, user_id) DO UPDATE SET \
+             template_ct = excluded.template_ct, data_key_id = excluded.data_key_id, \
+             model_id = excluded.model_id, session_id = excluded.session_id, \
+             enrolled_at = excluded.enrolled_at",
         )
         .bind(e.channel)
         .bind(e.user)

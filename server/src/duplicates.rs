@@ -39,6 +39,14 @@ impl ChannelIndex {
         match self.position.get(user) {
             Some(&i) => self.values[i * self.dim..(i + 1) * self.dim].copy_from_slice(values),
             None => {
+                if self.values.len() + values.len() > self.values.capacity() {
+                    // Grow by hand so the old buffer is wiped, not freed with templates in it.
+                    let mut grown =
+                        Vec::with_capacity((self.values.capacity() * 2).max(64 * self.dim));
+                    grown.extend_from_slice(&self.values);
+                    self.values.zeroize();
+                    self.values = grown;
+                }
                 self.position.insert(user.to_string(), self.users.len());
                 self.users.push(user.to_string());
                 self.values.extend_from_slice(values);
@@ -126,17 +134,21 @@ impl DuplicateIndex {
     }
 
     pub fn upsert(&self, channel: &str, user: &str, values: &[f32]) {
-        if let Ok(mut map) = self.channels.write() {
-            map.entry(channel.to_string())
-                .or_default()
-                .upsert(user, values);
-        }
+        let mut map = self
+            .channels
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(channel.to_string())
+            .or_default()
+            .upsert(user, values);
     }
 
     pub fn remove(&self, channel: &str, user: &str) {
-        if let Ok(mut map) = self.channels.write()
-            && let Some(c) = map.get_mut(channel)
-        {
+        let mut map = self
+            .channels
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = map.get_mut(channel) {
             c.remove(user);
         }
     }
@@ -151,9 +163,11 @@ impl DuplicateIndex {
         threshold: f32,
         except: Option<&str>,
     ) -> Vec<String> {
-        let Ok(map) = self.channels.read() else {
-            return Vec::new();
-        };
+        // A poisoned lock still holds a consistent index: never answer "no duplicates" because of it.
+        let map = self
+            .channels
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.get(channel)
             .map(|c| c.matches(probe, metric, threshold, except))
             .unwrap_or_default()

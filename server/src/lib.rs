@@ -187,7 +187,10 @@ pub async fn serve(
         "listening",
         api::obj(json!({ "addr": addr.to_string(), "database": format!("{:?}", store.backend()) })),
     );
-    let purge = tokio::spawn(purge_used_sessions(store.clone()));
+    let purge = tokio::spawn(purge_used_sessions(
+        store.clone(),
+        config.open_policy.skew_secs,
+    ));
     ready(addr);
     let app = api::router(state, config.max_body_bytes);
     let served = axum::serve(listener, app)
@@ -199,12 +202,14 @@ pub async fn serve(
     served.map_err(ServerError::Io)
 }
 
-/// Used captures are kept until they expire; after that the clock check refuses them anyway.
-async fn purge_used_sessions(store: Store) {
+/// Used captures are kept until they expire; after that the clock check refuses them anyway. The
+/// margin (clock skew plus a minute) covers a request that read the clock just before expiry.
+async fn purge_used_sessions(store: Store, skew_secs: u64) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        if let Err(e) = store.purge_expired_sessions(now_unix()).await {
+        let before = now_unix().saturating_sub(skew_secs + 60);
+        if let Err(e) = store.purge_expired_sessions(before).await {
             logging::event(
                 log::Level::Warn,
                 "purge_failed",

@@ -1,6 +1,6 @@
 //! Structured logs: one JSON object per line on stderr. Request events carry the route, channel, code,
 //! HTTP status and duration — never a user id, template, payload, score or key (a user id is personal
-//! data; a bank correlates by its own request id, echoed from `X-Request-Id`).
+//! data; a bank correlates requests by time and channel).
 
 use std::io::Write as _;
 use std::sync::OnceLock;

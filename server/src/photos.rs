@@ -26,6 +26,9 @@ pub enum PhotoError {
     /// The photo on file has no usable face, several faces, or does not decode.
     #[error("reference photo unusable: {0}")]
     Unusable(String),
+    /// This server's own storage or data key failed (500).
+    #[error("reference photo storage: {0}")]
+    Internal(String),
     /// The models could not be loaded (500).
     #[error("models: {0}")]
     Models(String),
@@ -63,11 +66,11 @@ impl DbPhotoSource {
         let sealed = self
             .keys
             .seal(image, RowBinding::photo(channel, user))
-            .map_err(|e| PhotoError::Source(e.to_string()))?;
+            .map_err(|e| PhotoError::Internal(e.to_string()))?;
         self.store
             .put_photo(channel, user, &sealed.text, &sealed.key_id, now)
             .await
-            .map_err(|e| PhotoError::Source(e.to_string()))
+            .map_err(|e| PhotoError::Internal(e.to_string()))
     }
 }
 
@@ -78,14 +81,14 @@ impl ReferencePhotoSource for DbPhotoSource {
                 .store
                 .photo(channel, user)
                 .await
-                .map_err(|e| PhotoError::Source(e.to_string()))?
+                .map_err(|e| PhotoError::Internal(e.to_string()))?
             else {
                 return Ok(None);
             };
             self.keys
                 .open(&key_id, &text, RowBinding::photo(channel, user))
                 .map(Some)
-                .map_err(|e| PhotoError::Source(e.to_string()))
+                .map_err(|e| PhotoError::Internal(e.to_string()))
         })
     }
 }

@@ -26,6 +26,17 @@ async fn enroll(s: &AppState, caller: &Caller, req: &Map<String, Value>) -> Resu
     let channel = caller.channel.id.as_str();
     let policy = &caller.channel.policy;
 
+    // Slow work first, outside the channel's lock: the photo source and the model.
+    let photo = match policy.reference_photo {
+        PhotoPolicy::Off => None,
+        p => Some(reference_photo(s, channel, &user, &opened.template, p).await?),
+    };
+    let row = RowBinding::template(channel, &user);
+    let sealed = s
+        .data_keys
+        .seal(&opened.template.to_bytes(), row)
+        .map_err(|_| Reply::because(ApiCode::Internal, "data_key"))?;
+
     let lock = s.channel_lock(channel);
     let _one_at_a_time = lock.lock().await;
 
@@ -49,16 +60,6 @@ async fn enroll(s: &AppState, caller: &Caller, req: &Map<String, Value>) -> Resu
         );
     }
 
-    let photo = match policy.reference_photo {
-        PhotoPolicy::Off => None,
-        p => Some(reference_photo(s, channel, &user, &opened.template, p).await?),
-    };
-
-    let row = RowBinding::template(channel, &user);
-    let sealed = s
-        .data_keys
-        .seal(&opened.template.to_bytes(), row)
-        .map_err(|_| Reply::because(ApiCode::Internal, "data_key"))?;
     let session_id = opened.session_id.to_hex();
     let outcome = s
         .store
@@ -99,6 +100,9 @@ async fn enroll(s: &AppState, caller: &Caller, req: &Map<String, Value>) -> Resu
     }
 }
 
+/// Longest wait for the reference-photo source (701 after it).
+const PHOTO_SOURCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Compares the capture with the photo on file; the JSON to report, or the refusal.
 pub(super) async fn reference_photo(
     s: &AppState,
@@ -108,7 +112,10 @@ pub(super) async fn reference_photo(
     policy: PhotoPolicy,
 ) -> Result<Value, Reply> {
     let require = policy == PhotoPolicy::Require;
-    let image = match s.photos.photo(channel, user).await {
+    let fetched = tokio::time::timeout(PHOTO_SOURCE_TIMEOUT, s.photos.photo(channel, user))
+        .await
+        .unwrap_or_else(|_| Err(PhotoError::Source("timed out".into())));
+    let image = match fetched {
         Ok(Some(image)) => image,
         Ok(None) if require => {
             return Err(Reply::because(
@@ -163,6 +170,7 @@ fn photo_error(e: &PhotoError) -> Reply {
     );
     match e {
         PhotoError::Models(_) => Reply::because(ApiCode::Internal, "models"),
+        PhotoError::Internal(_) => Reply::because(ApiCode::Internal, "reference_photo_storage"),
         _ => Reply::because(ApiCode::ServiceCall, "reference_photo_source"),
     }
 }

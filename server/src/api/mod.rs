@@ -89,11 +89,13 @@ impl AppState {
     }
 
     fn channel_lock(&self, channel: &str) -> Arc<tokio::sync::Mutex<()>> {
-        match self.channel_locks.lock() {
-            Ok(mut map) => map.entry(channel.to_string()).or_default().clone(),
-            // Poisoned only by a panic while inserting; a fresh lock is still correct for this call.
-            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
-        }
+        // The map stays consistent even if a holder panicked: keep using it (never a fresh lock,
+        // which would stop serialising the channel).
+        let mut map = self
+            .channel_locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(channel.to_string()).or_default().clone()
     }
 }
 
@@ -275,8 +277,14 @@ macro_rules! endpoint {
             let started = Instant::now();
             match admit(&s, &headers, body) {
                 Ok((caller, req)) => {
-                    let reply = $run(&s, &caller, &req).await;
-                    finish($route, Some(&caller.channel.id), reply, started)
+                    let channel = caller.channel.id.clone();
+                    // Spawned, so a client that disconnects cannot cancel the request between the
+                    // database commit and the duplicates index update: the work always finishes.
+                    let work = tokio::spawn(async move { $run(&s, &caller, &req).await });
+                    let reply = work
+                        .await
+                        .unwrap_or_else(|_| Reply::because(ApiCode::Internal, "handler"));
+                    finish($route, Some(&channel), reply, started)
                 }
                 Err((channel, reply)) => finish($route, channel.as_deref(), reply, started),
             }
