@@ -38,6 +38,9 @@ toolchain() {
   [ -f /usr/share/java/okhttp.jar ] || pkgs+=(libokhttp-java)
   command -v java >/dev/null || pkgs+=(default-jre-headless)
   [ -x /usr/lib/postgresql/15/bin/postgres ] || pkgs+=(postgresql-15)
+  # The API fuzzer: schemathesis in a venv, the server reached with curl.
+  command -v curl >/dev/null || pkgs+=(curl)
+  python3 -c 'import ensurepip, venv' 2>/dev/null || pkgs+=(python3-venv)
   if [ ${#need[@]} -gt 0 ] || [ ${#pkgs[@]} -gt 0 ]; then
     local sudo_=""
     [ "$(id -u)" = 0 ] || sudo_="sudo"

@@ -211,21 +211,7 @@ impl Store {
         .bind(to_i64(e.now))
         .execute(&mut *tx)
         .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO enrollments \
-             (channel_id, user_id, template_ct, data_key_id, model_id, session_id, enrolled_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel_id, user_id) DO NOTHING",
-        )
-        .bind(e.channel)
-        .bind(e.user)
-        .bind(e.ciphertext)
-        .bind(e.data_key_id)
-        .bind(e.model_id)
-        .bind(e.session_id)
-        .bind(to_i64(e.now))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let inserted = insert_enrollment(&mut tx, e, "DO NOTHING").await?;
         if inserted == 1 {
             tx.commit().await?;
             return Ok(EnrollOutcome::Enrolled { replaced: false });
@@ -235,22 +221,13 @@ impl Store {
             return Ok(EnrollOutcome::AlreadyEnrolled);
         }
         // One statement, so an unenroll committed in between cannot make this a no-op.
-        sqlx::query(
-            "INSERT INTO enrollments \
-             (channel_id, user_id, template_ct, data_key_id, model_id, session_id, enrolled_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel_id, user_id) DO UPDATE SET \
-             template_ct = excluded.template_ct, data_key_id = excluded.data_key_id, \
-             model_id = excluded.model_id, session_id = excluded.session_id, \
-             enrolled_at = excluded.enrolled_at",
+        insert_enrollment(
+            &mut tx,
+            e,
+            "DO UPDATE SET template_ct = excluded.template_ct, \
+             data_key_id = excluded.data_key_id, model_id = excluded.model_id, \
+             session_id = excluded.session_id, enrolled_at = excluded.enrolled_at",
         )
-        .bind(e.channel)
-        .bind(e.user)
-        .bind(e.ciphertext)
-        .bind(e.data_key_id)
-        .bind(e.model_id)
-        .bind(e.session_id)
-        .bind(to_i64(e.now))
-        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(EnrollOutcome::Enrolled { replaced: true })
@@ -442,6 +419,30 @@ impl Store {
                 .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
+}
+
+/// Inserts an enrollment row; `on_conflict` says what an existing row of the user gets. Rows written.
+async fn insert_enrollment(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    e: &NewEnrollment<'_>,
+    on_conflict: &'static str,
+) -> Result<u64, StoreError> {
+    let sql = format!(
+        "INSERT INTO enrollments \
+         (channel_id, user_id, template_ct, data_key_id, model_id, session_id, enrolled_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel_id, user_id) {on_conflict}"
+    );
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(e.channel)
+        .bind(e.user)
+        .bind(e.ciphertext)
+        .bind(e.data_key_id)
+        .bind(e.model_id)
+        .bind(e.session_id)
+        .bind(to_i64(e.now))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
 }
 
 /// Records a capture as used; false if it already was.
