@@ -7,6 +7,9 @@ use crate::liveness::LivenessMode;
 use crate::liveness::active::{ChallengeKind, ChallengeThresholds};
 use crate::vision::QualityThresholds;
 
+/// At most this many challenges per capture (what a payload or a capture token may carry).
+pub const MAX_CHALLENGES: usize = crate::seal::token::MAX_TOKEN_CHALLENGES;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CaptureConfig {
@@ -45,6 +48,42 @@ pub struct CaptureConfig {
     /// Mean interval (ms of capture time) between RASP re-checks during the capture; each interval is
     /// drawn at random in [0.5, 1.5] × this, and every step change checks too.
     pub environment_recheck_ms: u64,
+    /// The server-issued capture token (`SIDCT1:…`) for this capture, when the bank's backend asked
+    /// the server for one. Its nonce is sealed into the capture and its challenges (if any) replace
+    /// the random draw.
+    pub capture_token: Option<String>,
+    /// Evidence frames sealed with the payload for the server to re-check.
+    pub evidence: EvidenceConfig,
+}
+
+/// Which frames go to the server for re-verification, and how small they are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvidenceConfig {
+    /// On by default: without evidence frames a server can only take the device's word.
+    pub enabled: bool,
+    /// Side of the square crop around the face, as a multiple of the face box's longer side: enough
+    /// for the anti-spoof crop (2.7× in the shipped manifest) and for re-detection.
+    pub margin: f32,
+    /// Longest side (px) of the template frame's crop; the re-embedding must see the face as the
+    /// device did.
+    pub template_side: u32,
+    /// Longest side (px) of each challenge frame's crop.
+    pub challenge_side: u32,
+    /// JPEG quality, 1–100.
+    pub jpeg_quality: u8,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            margin: 2.8,
+            template_side: 480,
+            challenge_side: 256,
+            jpeg_quality: 85,
+        }
+    }
 }
 
 impl Default for CaptureConfig {
@@ -68,6 +107,8 @@ impl Default for CaptureConfig {
             quality: QualityThresholds::default(),
             challenge: ChallengeThresholds::default(),
             environment_recheck_ms: 1_000,
+            capture_token: None,
+            evidence: EvidenceConfig::default(),
         }
     }
 }
@@ -78,13 +119,14 @@ impl CaptureConfig {
         if self.liveness.active() {
             match &self.fixed_challenges {
                 Some(f) if f.is_empty() => return bad("fixed_challenges is empty"),
+                Some(f) if f.len() > MAX_CHALLENGES => return bad("more than 8 fixed_challenges"),
                 None if self.challenge_pool.is_empty() || self.challenge_count == 0 => {
                     return bad("active liveness needs a non-empty challenge pool and count");
                 }
                 _ => {}
             }
-            if self.challenge_count > 10 {
-                return bad("challenge_count above 10");
+            if self.challenge_count as usize > MAX_CHALLENGES {
+                return bad("challenge_count above 8");
             }
         }
         if self.sample_every == 0 || self.identity_every == 0 || self.capture_frames == 0 {
@@ -108,6 +150,15 @@ impl CaptureConfig {
             .is_some_and(|t| !(t.is_finite() && t >= 0.0))
         {
             return bad("same_person_threshold must be a finite non-negative number");
+        }
+        let e = &self.evidence;
+        let sides =
+            (64..=1024).contains(&e.template_side) && (64..=1024).contains(&e.challenge_side);
+        let margin = e.margin.is_finite() && (1.0..=6.0).contains(&e.margin);
+        if !(margin && sides && (1..=100).contains(&e.jpeg_quality)) {
+            return bad(
+                "evidence: margin 1..6, sides 64..1024 px and jpeg_quality 1..100 are allowed",
+            );
         }
         Ok(())
     }

@@ -18,6 +18,8 @@ pub mod rasp;
 pub mod seal;
 #[cfg(feature = "capture")]
 mod session;
+#[cfg(feature = "capture")]
+pub mod verify;
 pub mod vision;
 pub mod y4m;
 

@@ -7,8 +7,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use rand::SeedableRng;
 use smartid_core::matching::Metric;
 use smartid_core::seal::{
-    KeyPair, OpenError, OpenPolicy, Payload, PublicKey, SealedCapture, ServerKeyring, SessionId,
-    Template, open_capture, seal_capture, seal_capture_with_rng,
+    CaptureNonce, EvidenceFrame, FrameRole, KeyPair, OpenError, OpenPolicy, Payload, PublicKey,
+    SealedCapture, ServerKeyring, SessionId, Template, attestation_request_hash, open_capture,
+    seal_capture, seal_capture_with_rng,
 };
 
 const NOW: u64 = 1_790_000_000;
@@ -114,7 +115,8 @@ fn each_failure_has_its_own_error() {
     let p = OpenPolicy::default();
 
     // Truncated strings.
-    let cut = &a.template[..a.template.len() - 20];
+    let raw = B64.decode(&a.template).unwrap();
+    let cut = &B64.encode(&raw[..raw.len() - 16]);
     assert_eq!(
         open_capture(&ring, cut, &a.payload, NOW, &p).unwrap_err(),
         OpenError::DecryptionFailed
@@ -155,11 +157,11 @@ fn each_failure_has_its_own_error() {
     // Unknown envelope version (both strings rewritten consistently).
     let bump = |s: &str| {
         let mut raw = B64.decode(s).unwrap();
-        raw[4] = 2;
+        raw[4] = 3;
         B64.encode(raw)
     };
     let e = open_capture(&ring, &bump(&a.template), &bump(&a.payload), NOW, &p).unwrap_err();
-    assert_eq!(e, OpenError::UnknownVersion(2));
+    assert_eq!(e, OpenError::UnknownVersion(3));
     assert_eq!(e.http_code(), 412);
 
     // Expired and issued in the future.
@@ -210,42 +212,84 @@ fn bad_keys_and_templates_are_refused_when_sealing() {
     );
 }
 
-/// docs/test-vectors/capture-v2.json: fixed key, fixed RNG seed, fixed template and payload.
-/// Regenerate with `SMARTID_WRITE_VECTORS=1 cargo test -p smartid-core --test seal`.
-#[test]
-fn test_vectors() {
+/// The capture token nonce of the test vectors.
+const VECTOR_NONCE: [u8; 16] = *b"token-nonce-0001";
+
+/// A small real JPEG (8×8 grey) for the vectors' evidence field.
+fn tiny_jpeg() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(8, 8, image::Rgb([128, 128, 128]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+fn vector_payload(sid: &[u8; 16], issued_at: u64) -> Payload {
+    let mut p = payload(sid, issued_at);
+    p.capture_token = Some(CaptureNonce::from_bytes(VECTOR_NONCE));
+    p.evidence = vec![EvidenceFrame {
+        role: FrameRole::Template,
+        challenge: None,
+        frame: 55,
+        t_ms: 1900,
+        jpeg: zeroize::Zeroizing::new(tiny_jpeg()),
+    }];
+    p
+}
+
+fn vector_key() -> KeyPair {
+    KeyPair::derive("test-vector-key", b"smartid test vector ikm 0001").unwrap()
+}
+
+/// Writes (with `SMARTID_WRITE_VECTORS=1`) or compares a vector file.
+fn check_vector_file(name: &str, vector: serde_json::Value) -> serde_json::Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../docs/test-vectors/capture-v2.json");
-    let server = KeyPair::derive("test-vector-key", b"smartid test vector ikm 0001").unwrap();
-    let sid: [u8; 16] = *b"0123456789abcdef";
-    let t = template(0.5);
-    let p = payload(&sid, 1_790_000_000);
-    let mut rng = rand::rngs::ChaCha20Rng::seed_from_u64(2026);
-    let sealed = seal_capture_with_rng(&server.public(), &t, &p, &mut rng).unwrap();
-    let vector = serde_json::json!({
-        "description": "SmartId sealed capture (envelope v1, template v2, payload v2). Open with server_private_key at now=1790000000; expect template_plain (hex) and payload_plain (JSON).",
-        "server_private_key": &*server.private_text(),
-        "server_public_key": server.public().to_text(),
-        "now": 1_790_000_000u64,
-        "sealed_template": sealed.template,
-        "sealed_payload": sealed.payload,
-        "template_plain_hex": hex::encode(&*t.to_bytes()),
-        // Exactly the JSON that was sealed (f32 values in their shortest form).
-        "payload_plain": serde_json::from_slice::<serde_json::Value>(&serde_json::to_vec(&p).unwrap()).unwrap(),
-    });
+        .join("../docs/test-vectors")
+        .join(name);
     // Compare as the file stores it (f32 values print shortest-round-trip once written).
     let vector: serde_json::Value =
         serde_json::from_str(&serde_json::to_string(&vector).unwrap()).unwrap();
     if std::env::var_os("SMARTID_WRITE_VECTORS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, serde_json::to_string_pretty(&vector).unwrap() + "\n").unwrap();
     }
     let stored: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     // Sealing is deterministic given the key and RNG: a format change shows up here.
-    assert_eq!(
-        stored, vector,
-        "sealed output differs from docs/test-vectors/capture-v2.json"
+    assert_eq!(stored, vector, "sealed output differs from {name}");
+    stored
+}
+
+/// docs/test-vectors/capture-v3.json: fixed key, fixed RNG seed, fixed template and payload (with a
+/// capture token nonce and one evidence frame). Regenerate with
+/// `SMARTID_WRITE_VECTORS=1 cargo test -p smartid-core --test seal`.
+#[test]
+fn test_vectors() {
+    let server = vector_key();
+    let sid: [u8; 16] = *b"0123456789abcdef";
+    let t = template(0.5);
+    let p = vector_payload(&sid, 1_790_000_000);
+    let mut rng = rand::rngs::ChaCha20Rng::seed_from_u64(2026);
+    let sealed = seal_capture_with_rng(&server.public(), &t, &p, &mut rng).unwrap();
+    let stored = check_vector_file(
+        "capture-v3.json",
+        serde_json::json!({
+            "description": "SmartId sealed capture (envelope v2 with a capture token nonce, template v2, payload v3). Open with server_private_key at now=1790000000; expect template_plain (hex), payload_plain (JSON) and attestation_request_hash (hex).",
+            "server_private_key": &*server.private_text(),
+            "server_public_key": server.public().to_text(),
+            "now": 1_790_000_000u64,
+            "token_nonce_hex": hex::encode(VECTOR_NONCE),
+            "sealed_template": sealed.template,
+            "sealed_payload": sealed.payload,
+            "template_plain_hex": hex::encode(&*t.to_bytes()),
+            "attestation_request_hash": hex::encode(attestation_request_hash(
+                Some(&VECTOR_NONCE),
+                &SessionId::from_bytes(sid),
+                &B64.decode(&sealed.template).unwrap(),
+            )),
+            // Exactly the JSON that was sealed (f32 values in their shortest form).
+            "payload_plain": serde_json::from_slice::<serde_json::Value>(&serde_json::to_vec(&p).unwrap()).unwrap(),
+        }),
     );
     // And the stored vector opens with the stored private key.
     let ring = ServerKeyring::new()
@@ -262,6 +306,186 @@ fn test_vectors() {
         hex::encode(&*o.template.to_bytes()),
         stored["template_plain_hex"].as_str().unwrap()
     );
+    assert_eq!(o.token_nonce, Some(VECTOR_NONCE));
+    assert_eq!(
+        hex::encode(o.attestation_request_hash),
+        stored["attestation_request_hash"].as_str().unwrap()
+    );
+}
+
+/// The expected outcome of a failure vector, as the file names it.
+fn expect_name(r: &Result<smartid_core::seal::CaptureOpened, OpenError>) -> String {
+    match r {
+        Ok(_) => "ok".into(),
+        Err(e) => {
+            let dbg = format!("{e:?}");
+            dbg.split('(').next().unwrap_or_default().to_string()
+        }
+    }
+}
+
+/// docs/test-vectors/failures-v3.json: captures that must not open, each with the `OpenError` and the
+/// API code, processed in order with one set of used token nonces (so "reused_token" is the second
+/// capture made with one token). Read here and by docs/test-vectors/open_capture.py.
+#[test]
+fn failure_vectors() {
+    use smartid_core::seal::seal_plaintexts_for_tests;
+    let server = vector_key();
+    let pk = server.public();
+    let mut rng = rand::rngs::ChaCha20Rng::seed_from_u64(4242);
+    let now = 1_790_000_000u64;
+    let sealed_at = |sid: u8, issued_at: u64, rng: &mut rand::rngs::ChaCha20Rng| {
+        let p = vector_payload(&[sid; 16], issued_at);
+        seal_capture_with_rng(&pk, &template(sid as f32), &p, rng).unwrap()
+    };
+    let flip = |s: &str, at_from_end: usize| {
+        let mut raw = B64.decode(s).unwrap();
+        let i = raw.len() - at_from_end;
+        raw[i] ^= 0x01;
+        B64.encode(raw)
+    };
+    let mut cases: Vec<(&str, String, String, u64, &str)> = Vec::new();
+    let a = sealed_at(1, now - 10, &mut rng);
+    let b = sealed_at(2, now - 10, &mut rng);
+    cases.push(("valid", a.template.clone(), a.payload.clone(), now, "ok"));
+    cases.push((
+        "reused_token",
+        b.template.clone(),
+        b.payload.clone(),
+        now,
+        "token_reused",
+    ));
+    cases.push((
+        "swapped_payload",
+        a.template.clone(),
+        b.payload.clone(),
+        now,
+        "BindingMismatch",
+    ));
+    let c = sealed_at(3, now - 700, &mut rng);
+    cases.push(("expired", c.template, c.payload, now, "Expired"));
+    let d = sealed_at(4, now + 400, &mut rng);
+    cases.push((
+        "issued_in_future",
+        d.template,
+        d.payload,
+        now,
+        "IssuedInFuture",
+    ));
+    let e = sealed_at(5, now, &mut rng);
+    cases.push((
+        "flipped_bit_template",
+        flip(&e.template, 3),
+        e.payload.clone(),
+        now,
+        "DecryptionFailed",
+    ));
+    cases.push((
+        "flipped_bit_payload",
+        e.template.clone(),
+        flip(&e.payload, 3),
+        now,
+        "DecryptionFailed",
+    ));
+    let bump = |s: &str| {
+        let mut raw = B64.decode(s).unwrap();
+        raw[4] = 9;
+        B64.encode(raw)
+    };
+    cases.push((
+        "unknown_version",
+        bump(&e.template),
+        bump(&e.payload),
+        now,
+        "UnknownVersion",
+    ));
+    let other = KeyPair::derive("test-vector-key", b"another server's ikm").unwrap();
+    let f = seal_capture_with_rng(
+        &other.public(),
+        &template(6.0),
+        &vector_payload(&[6; 16], now),
+        &mut rng,
+    )
+    .unwrap();
+    cases.push(("wrong_key", f.template, f.payload, now, "DecryptionFailed"));
+    // Sealed with one token nonce in the envelope, another in the payload.
+    let mut p = vector_payload(&[7; 16], now);
+    p.capture_token = Some(CaptureNonce::from_bytes([9; 16]));
+    let g = seal_plaintexts_for_tests(
+        &pk,
+        &template(7.0).to_bytes(),
+        &serde_json::to_vec(&p).unwrap(),
+        SessionId::from_bytes([7; 16]),
+        Some(VECTOR_NONCE),
+        &mut rng,
+    )
+    .unwrap();
+    cases.push((
+        "token_nonce_mismatch",
+        g.template,
+        g.payload,
+        now,
+        "PayloadMismatch",
+    ));
+    // Well-typed JSON that contradicts itself (liveness says test mode, the payload does not).
+    let mut p = vector_payload(&[8; 16], now);
+    p.liveness.test_mode = true;
+    let h = seal_plaintexts_for_tests(
+        &pk,
+        &template(8.0).to_bytes(),
+        &serde_json::to_vec(&p).unwrap(),
+        SessionId::from_bytes([8; 16]),
+        Some(VECTOR_NONCE),
+        &mut rng,
+    )
+    .unwrap();
+    cases.push((
+        "payload_inconsistent",
+        h.template,
+        h.payload,
+        now,
+        "PayloadFormat",
+    ));
+
+    let code = |name: &str| match name {
+        "ok" => 200,
+        "token_reused" => 407,
+        "Expired" => 426,
+        "IssuedInFuture" => 425,
+        "UnknownVersion" | "PayloadFormat" => 412,
+        _ => 407,
+    };
+    let vector = serde_json::json!({
+        "description": "Captures that must not open, in order, opened with server_private_key at each case's now. A server remembers the capture token nonces it accepted: 'token_reused' is the second capture made with the token of 'valid'. 'expect' names the OpenError (or token_reused); 'code' is the enrollment API code.",
+        "server_private_key": &*server.private_text(),
+        "cases": cases.iter().map(|(name, t, p, now, expect)| serde_json::json!({
+            "name": name, "sealed_template": t, "sealed_payload": p, "now": now,
+            "expect": expect, "code": code(expect),
+        })).collect::<Vec<_>>(),
+    });
+    let stored = check_vector_file("failures-v3.json", vector);
+
+    // Read back and run as a server would.
+    let ring = ServerKeyring::new()
+        .with(KeyPair::parse(stored["server_private_key"].as_str().unwrap()).unwrap());
+    let mut used = std::collections::HashSet::new();
+    for case in stored["cases"].as_array().unwrap() {
+        let r = open_capture(
+            &ring,
+            case["sealed_template"].as_str().unwrap(),
+            case["sealed_payload"].as_str().unwrap(),
+            case["now"].as_u64().unwrap(),
+            &OpenPolicy::default(),
+        );
+        let got = match &r {
+            Ok(o) if !used.insert(o.token_nonce) => "token_reused".to_string(),
+            other => expect_name(other),
+        };
+        assert_eq!(got, case["expect"].as_str().unwrap(), "{}", case["name"]);
+        if let Err(e) = &r {
+            assert_eq!(e.http_code() as u64, case["code"].as_u64().unwrap());
+        }
+    }
 }
 
 /// Anyone with the public key can seal anything: a payload whose fields do not have the documented
@@ -280,6 +504,7 @@ fn untyped_payload_fields_are_refused() {
             &template(1.0).to_bytes(),
             &serde_json::to_vec(v).unwrap(),
             SessionId::from_bytes(sid),
+            None,
             rng,
         )
         .unwrap();
@@ -289,7 +514,14 @@ fn untyped_payload_fields_are_refused() {
         open_json(&good, &mut rng).is_ok(),
         "the well-typed payload opens"
     );
-    let cases: [(&str, serde_json::Value); 6] = [
+    let cases: [(&str, serde_json::Value); 9] = [
+        // Well-typed, but not what a capture can say (Payload::validate).
+        ("platform", serde_json::json!("plan9")),
+        ("models", serde_json::json!([])),
+        (
+            "evidence",
+            serde_json::json!([{"role": "template", "challenge": null, "frame": 1, "t_ms": 1, "jpeg": "AAAA"}]),
+        ),
         ("liveness", serde_json::json!("ok")),
         ("environment", serde_json::json!(42)),
         ("quality", serde_json::json!({"sharpness": "high"})),

@@ -132,6 +132,8 @@ mod tests {
                 action: Action::Block,
             }],
             expected_signatures: vec!["ab".into()],
+            capture_token: Some("SIDCT1:x".into()),
+            evidence_frames: false,
         };
         let c = o.capture_config();
         assert_eq!(
@@ -142,6 +144,8 @@ mod tests {
             ),
             (3, 5_000, 30_000)
         );
+        assert_eq!(c.capture_token.as_deref(), Some("SIDCT1:x"));
+        assert!(!c.evidence.enabled);
         let (policy, config) = o.rasp();
         assert_eq!(policy.action(Threat::Hooking), Action::Block);
         assert_eq!(
@@ -183,7 +187,7 @@ mod tests {
                 reason: "app bug".into(),
             })
         }
-        fn attestation_token(&self) -> Result<Option<String>, CallbackError> {
+        fn attestation_token(&self, _hash: Vec<u8>) -> Result<Option<String>, CallbackError> {
             Err(CallbackError::Failed {
                 reason: "app bug".into(),
             })
@@ -198,7 +202,10 @@ mod tests {
             (s.location(), s.vpn_active(), s.proxy()),
             (None, None, None)
         );
-        assert_eq!((s.app_signature(), s.attestation_token()), (None, None));
+        assert_eq!(
+            (s.app_signature(), s.attestation_token(&[0; 32])),
+            (None, None)
+        );
         // And the checks still run with them: a signature the app cannot give is a finding, not a crash.
         let config = rasp::RaspConfig {
             expected_signatures: vec!["ab".repeat(32)],

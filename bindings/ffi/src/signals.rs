@@ -51,8 +51,11 @@ pub trait PlatformSignals: Send + Sync {
     fn proxy(&self) -> Result<Option<String>, CallbackError>;
     /// SHA-256 hex of the app's signing certificate (Android) or code signature (iOS).
     fn app_signature(&self) -> Result<Option<String>, CallbackError>;
-    /// Play Integrity / App Attest token for the server.
-    fn attestation_token(&self) -> Result<Option<String>, CallbackError>;
+    /// An attestation bound to this capture: pass `request_hash` (32 bytes) to Play Integrity (classic
+    /// request: `nonce` = base64url of it, no padding) or App Attest (`clientDataHash`) and return the
+    /// token as `pi:<token>` / `aa:<attestation object b64>:<key id b64>` (docs/payload-format.md).
+    /// Called once per capture while sealing; `None` when the app has no attestation.
+    fn attestation_token(&self, request_hash: Vec<u8>) -> Result<Option<String>, CallbackError>;
 }
 
 /// Receives the guidance of every frame (on the thread that pushed the frame).
@@ -100,7 +103,10 @@ impl rasp::PlatformSignals for ForeignSignals {
     fn app_signature(&self) -> Option<String> {
         known("app_signature", self.0.app_signature())
     }
-    fn attestation_token(&self) -> Option<String> {
-        known("attestation_token", self.0.attestation_token())
+    fn attestation_token(&self, request_hash: &[u8; 32]) -> Option<String> {
+        known(
+            "attestation_token",
+            self.0.attestation_token(request_hash.to_vec()),
+        )
     }
 }

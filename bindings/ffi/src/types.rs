@@ -155,6 +155,14 @@ pub struct CaptureOptions {
     /// Accepted app signing-certificate SHA-256s (hex); empty = not checked.
     #[uniffi(default = [])]
     pub expected_signatures: Vec<String>,
+    /// The server-issued capture token (`SIDCT1:…`) the bank's backend obtained for this capture; its
+    /// challenges replace the random draw. A malformed token fails the start with 4001.
+    #[uniffi(default = None)]
+    pub capture_token: Option<String>,
+    /// Seal evidence frames (JPEG face crops) for the server to re-check. On by default; off, a server
+    /// that requires them refuses the capture.
+    #[uniffi(default = true)]
+    pub evidence_frames: bool,
 }
 
 impl CaptureOptions {
@@ -165,6 +173,11 @@ impl CaptureOptions {
             challenge_timeout_ms: self.challenge_timeout_ms,
             overall_timeout_ms: self.overall_timeout_ms,
             fixed_challenges: self.fixed_challenges.clone(),
+            capture_token: self.capture_token.clone(),
+            evidence: smartid_core::config::EvidenceConfig {
+                enabled: self.evidence_frames,
+                ..Default::default()
+            },
             ..smartid_core::CaptureConfig::default()
         }
     }

@@ -406,33 +406,27 @@ impl EnvironmentChecks {
         self.platform
     }
 
-    /// Runs every check once, without asking for an attestation token (runs during a capture).
+    /// Runs every check once.
     pub fn run(&self) -> EnvironmentReport {
-        self.run_with(false)
-    }
-
-    /// Runs every check and asks the platform for its attestation token: once, just before sealing.
-    pub fn run_for_seal(&self) -> EnvironmentReport {
-        self.run_with(true)
-    }
-
-    fn run_with(&self, attest: bool) -> EnvironmentReport {
-        let mut report = run_checks(
+        run_checks(
             &self.root,
             self.platform,
             self.signals.as_ref(),
             &self.policy,
             &self.config,
-        );
-        if attest {
-            report.attestation = self.signals.attestation_token();
-        }
-        report
+        )
+    }
+
+    /// Asks the platform for an attestation bound to `request_hash`: once per capture, while sealing
+    /// (`seal::envelope::attestation_request_hash`).
+    pub fn attest(&self, request_hash: &[u8; 32]) -> Option<String> {
+        self.signals.attestation_token(request_hash)
     }
 }
 
-/// Runs every check, applies the policy and asks for the attestation token: a one-off report (the
-/// harness's `smartid env`). Returns the report and how long the checks took.
+/// Runs every check and applies the policy: a one-off report (the harness's `smartid env`; an
+/// attestation needs a capture to bind to, so there is none). Returns the report and how long the
+/// checks took.
 pub fn check_environment(
     root: &FsRoot,
     platform: Platform,
@@ -441,8 +435,7 @@ pub fn check_environment(
     config: &RaspConfig,
 ) -> (EnvironmentReport, std::time::Duration) {
     let start = Instant::now();
-    let mut report = run_checks(root, platform, signals, policy, config);
-    report.attestation = signals.attestation_token();
+    let report = run_checks(root, platform, signals, policy, config);
     (report, start.elapsed())
 }
 

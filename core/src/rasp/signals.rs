@@ -48,8 +48,12 @@ pub trait PlatformSignals: Send + Sync {
     fn app_signature(&self) -> Option<String> {
         None
     }
-    /// Play Integrity / App Attest token, passed through to the server.
-    fn attestation_token(&self) -> Option<String> {
+    /// A Play Integrity (standard request, `requestHash`) or App Attest (assertion, `clientDataHash`)
+    /// token for this request hash, passed sealed to the server. The hash binds the token to one
+    /// capture: SHA-256(capture token nonce | session id | SHA-256(sealed template)). Asked once, while
+    /// sealing; a slow answer delays the result.
+    fn attestation_token(&self, request_hash: &[u8; 32]) -> Option<String> {
+        let _ = request_hash;
         None
     }
 }
@@ -114,7 +118,7 @@ impl PlatformSignals for StaticSignals {
     fn app_signature(&self) -> Option<String> {
         self.app_signature.clone()
     }
-    fn attestation_token(&self) -> Option<String> {
+    fn attestation_token(&self, _request_hash: &[u8; 32]) -> Option<String> {
         self.attestation_token.clone()
     }
 }

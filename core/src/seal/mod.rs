@@ -4,16 +4,23 @@
 //! [`seal_capture`] on the device and [`open_capture`] on the server (and the harness).
 
 pub mod envelope;
+pub mod evidence;
 pub mod keys;
 pub mod payload;
 pub mod template;
+pub mod token;
 
-pub use envelope::{CaptureOpened, OpenPolicy, SealedCapture, open_capture, seal_capture};
+pub use envelope::{
+    CaptureOpened, OpenPolicy, SealedCapture, attestation_request_hash, open_capture, seal_capture,
+    seal_capture_attested,
+};
 #[cfg(feature = "test-support")]
 pub use envelope::{seal_capture_with_rng, seal_plaintexts_for_tests};
+pub use evidence::{EvidenceFrame, FrameRole};
 pub use keys::{KeyPair, PublicKey, ServerKeyring};
-pub use payload::{ModelRef, Payload, SessionId};
+pub use payload::{CaptureNonce, ModelRef, Payload, SessionId};
 pub use template::{MAX_DIM as MAX_TEMPLATE_DIM, Template};
+pub use token::{CaptureToken, TokenError};
 
 /// Why a sealed capture was refused. Each maps to one of the enrollment API's response codes
 /// ([`OpenError::http_code`]); messages never include plaintext, keys or biometric values.

@@ -8,74 +8,91 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::evidence::{EvidenceFrame, MAX_EVIDENCE_FRAMES};
 use crate::liveness::LivenessEvidence;
 use crate::rasp::EnvironmentReport;
 use crate::vision::Quality;
 
-/// Payload schema version; `open_capture` rejects any other. Version 2: `liveness.passive` says why
-/// there is no passive score, `liveness.identity` carries the embedder's metric.
-pub const PAYLOAD_VERSION: u32 = 2;
+/// Payload schema version; `open_capture` rejects any other. Version 3: the capture token's nonce and
+/// the evidence frames; the attestation is bound to the capture (docs/payload-format.md).
+pub const PAYLOAD_VERSION: u32 = 3;
 
-/// A capture's identity: 16 random bytes from the device's CSPRNG, lowercase hex in text.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionId([u8; 16]);
+/// A 16-byte random identifier written as 32 lowercase hex digits in JSON (one capture, one spelling:
+/// the sealed headers carry the bytes).
+macro_rules! hex16_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name([u8; 16]);
 
-impl SessionId {
-    /// A fresh id from a cryptographic RNG.
-    pub fn random(rng: &mut impl rand::CryptoRng) -> Self {
-        let mut id = [0u8; 16];
-        rng.fill_bytes(&mut id);
-        Self(id)
-    }
+        impl $name {
+            /// A fresh id from a cryptographic RNG.
+            pub fn random(rng: &mut impl rand::CryptoRng) -> Self {
+                let mut id = [0u8; 16];
+                rng.fill_bytes(&mut id);
+                Self(id)
+            }
 
-    pub fn from_bytes(bytes: [u8; 16]) -> Self {
-        Self(bytes)
-    }
+            pub fn from_bytes(bytes: [u8; 16]) -> Self {
+                Self(bytes)
+            }
 
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
+            pub fn as_bytes(&self) -> &[u8; 16] {
+                &self.0
+            }
 
-    /// Parses 32 hex digits (either case).
-    pub fn parse_hex(text: &str) -> Option<Self> {
-        let bytes = hex::decode(text).ok()?;
-        Some(Self(bytes.try_into().ok()?))
-    }
+            /// Parses 32 hex digits (either case).
+            pub fn parse_hex(text: &str) -> Option<Self> {
+                let bytes = hex::decode(text).ok()?;
+                Some(Self(bytes.try_into().ok()?))
+            }
 
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-}
-
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SessionId({})", self.to_hex())
-    }
-}
-
-impl Serialize for SessionId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> Deserialize<'de> for SessionId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        // Lowercase only: one capture, one spelling (the header carries the bytes).
-        if text.bytes().any(|b| b.is_ascii_uppercase()) {
-            return Err(serde::de::Error::custom("session id must be lowercase hex"));
+            pub fn to_hex(&self) -> String {
+                hex::encode(self.0)
+            }
         }
-        Self::parse_hex(&text)
-            .ok_or_else(|| serde::de::Error::custom("session id must be 32 hex digits"))
-    }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.to_hex())
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.to_hex())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_hex())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                if text.bytes().any(|b| b.is_ascii_uppercase()) {
+                    return Err(serde::de::Error::custom("id must be lowercase hex"));
+                }
+                Self::parse_hex(&text)
+                    .ok_or_else(|| serde::de::Error::custom("id must be 32 hex digits"))
+            }
+        }
+    };
 }
+
+hex16_id!(
+    /// A capture's identity: 16 random bytes from the device's CSPRNG.
+    SessionId
+);
+
+hex16_id!(
+    /// The nonce of the server-issued capture token a capture was made with
+    /// ([`crate::seal::token::CaptureToken`]).
+    CaptureNonce
+);
 
 /// Identifies a model that took part, so a server can refuse templates from models it does not accept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +126,12 @@ pub struct Payload {
     /// True when the capture was replayed with fixed challenges (desktop harness): servers should refuse
     /// it in production.
     pub test_mode: bool,
+    /// The nonce of the server-issued capture token, when the capture was made with one; equals the
+    /// nonce in both sealed headers.
+    pub capture_token: Option<CaptureNonce>,
+    /// Frames the server can re-check (the template frame, and neutral / action / return frames of each
+    /// challenge), JPEG; empty when the app turned them off.
+    pub evidence: Vec<EvidenceFrame>,
 }
 
 #[cfg(feature = "test-support")]
@@ -181,7 +204,149 @@ impl Payload {
                 policy: Some(crate::rasp::RaspPolicy::mobile()),
             },
             test_mode: false,
+            capture_token: None,
+            evidence: vec![],
         }
+    }
+}
+
+/// Platforms a payload may name.
+const PLATFORMS: [&str; 5] = ["android", "ios", "linux", "macos", "windows"];
+/// Model roles a payload may name (the manifest's roles).
+const MODEL_ROLES: [&str; 5] = ["detector", "mesh", "eyes", "antispoof", "embedder"];
+/// Bound on an attestation token's text (Play Integrity tokens are ~1–2 KB, App Attest objects ~6 KB
+/// as base64).
+pub const MAX_ATTESTATION_TEXT: usize = 16 * 1024;
+
+fn short_text(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && s.chars().all(|c| !c.is_control())
+}
+
+fn unit(x: f32) -> bool {
+    (0.0..=1.0).contains(&x)
+}
+
+impl Payload {
+    /// Checks what serde's types cannot: known platform and model roles, bounded texts and lists,
+    /// finite values in their ranges, and a liveness record consistent with itself (what ran, what
+    /// was asked, what passed, in order, on the session's clock). `open_capture` refuses a payload
+    /// that fails (`PayloadFormat`, 412); the reason is for logs and tests.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        if !short_text(&self.sdk_version, 32) {
+            return Err("sdk_version");
+        }
+        if !PLATFORMS.contains(&self.platform.as_str()) {
+            return Err("platform");
+        }
+        if !short_text(&self.template_model, 255) {
+            return Err("template_model");
+        }
+        if self.models.is_empty() || self.models.len() > MODEL_ROLES.len() {
+            return Err("models");
+        }
+        for (i, m) in self.models.iter().enumerate() {
+            let sha_ok = m.sha256.len() == 64
+                && m.sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !MODEL_ROLES.contains(&m.role.as_str())
+                || !short_text(&m.id, 255)
+                || !sha_ok
+                || self.models[..i].iter().any(|o| o.role == m.role)
+            {
+                return Err("models");
+            }
+        }
+        if !self
+            .models
+            .iter()
+            .any(|m| m.role == "embedder" && m.id == self.template_model)
+        {
+            return Err("models");
+        }
+        self.validate_liveness()?;
+        let q = &self.quality;
+        let pose = [q.pose.yaw, q.pose.pitch, q.pose.roll];
+        let quality_ok = (0.0..=4.0).contains(&q.face_size)
+            && (0.0..=4.0).contains(&q.centre_offset)
+            && (0.0..=255.0).contains(&q.brightness)
+            && q.sharpness >= 0.0
+            && q.sharpness.is_finite()
+            && pose.iter().all(|a| (-180.0..=180.0).contains(a));
+        if !quality_ok {
+            return Err("quality");
+        }
+        let env = &self.environment;
+        if env
+            .attestation
+            .as_ref()
+            .is_some_and(|a| a.len() > MAX_ATTESTATION_TEXT)
+            || env.findings.len() > 256
+            || env.runs.len() > 4096
+            || env
+                .findings
+                .iter()
+                .any(|f| f.check.len() > 256 || f.evidence.len() > 1024)
+        {
+            return Err("environment");
+        }
+        if self.evidence.len() > MAX_EVIDENCE_FRAMES {
+            return Err("evidence");
+        }
+        let passed = self.liveness.challenges.len();
+        for f in &self.evidence {
+            f.check(passed)?;
+        }
+        Ok(())
+    }
+
+    fn validate_liveness(&self) -> Result<(), &'static str> {
+        use crate::liveness::PassiveOutcome;
+        let l = &self.liveness;
+        if l.test_mode != self.test_mode {
+            return Err("liveness.test_mode");
+        }
+        if l.challenges_asked.len() > super::token::MAX_TOKEN_CHALLENGES
+            || l.challenges.len() != l.challenges_asked.len()
+            || l.mode.active() == l.challenges_asked.is_empty()
+        {
+            return Err("liveness.challenges");
+        }
+        let mut last_frame = 0;
+        for (c, asked) in l.challenges.iter().zip(&l.challenges_asked) {
+            if c.kind != *asked
+                || c.action_frame > c.passed_frame
+                || c.passed_frame >= l.frames
+                || c.action_frame < last_frame
+                || c.started_ms > c.passed_ms
+                || c.passed_ms > l.duration_ms
+                || !c.peak.is_finite()
+            {
+                return Err("liveness.challenges");
+            }
+            last_frame = c.passed_frame;
+        }
+        let passive_ok = match (&l.passive, l.mode.passive()) {
+            (PassiveOutcome::Measured(p), true) => {
+                p.samples > 0 && unit(p.mean) && unit(p.min) && unit(p.threshold) && p.min <= p.mean
+            }
+            (PassiveOutcome::Measured(_), false) | (_, true) => false,
+            _ => true,
+        };
+        if !passive_ok {
+            return Err("liveness.passive");
+        }
+        let id = &l.identity;
+        if !(id.threshold.is_finite() && id.threshold >= 0.0)
+            || id.worst.is_some_and(|w| !w.is_finite())
+            || (id.worst.is_some() != (id.checks > 0))
+        {
+            return Err("liveness.identity");
+        }
+        if l.detector_runs > l.frames {
+            return Err("liveness.frames");
+        }
+        Ok(())
     }
 }
 

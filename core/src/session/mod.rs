@@ -6,6 +6,7 @@
 //! the step machine ([`steps`]) and describe the state for the UI ([`guidance`]).
 
 mod environment;
+mod evidence;
 mod guidance;
 mod identity;
 mod result;
@@ -22,10 +23,11 @@ use crate::liveness::eyes::EyeTracker;
 use crate::liveness::passive::PassiveLiveness;
 use crate::liveness::{LivenessEvidence, LivenessMode, PassiveOutcome};
 use crate::rasp::EnvironmentChecks;
-use crate::seal::{ModelRef, SessionId, Template};
+use crate::seal::{CaptureNonce, CaptureToken, ModelRef, SessionId, Template};
 use crate::vision::{BoxF, Engine, FaceAnalysis, QualityIssue};
 
 use environment::EnvironmentWatch;
+use evidence::EvidenceRecorder;
 pub use guidance::{Guidance, Prompt, Step};
 use identity::Identity;
 pub use result::CaptureResult;
@@ -51,6 +53,8 @@ pub struct CaptureSession {
     evidence: Vec<ChallengeEvidence>,
     best: Option<Candidate>,
     environment: EnvironmentWatch,
+    recorder: EvidenceRecorder,
+    capture_token: Option<CaptureNonce>,
 }
 
 impl std::fmt::Debug for CaptureSession {
@@ -90,12 +94,29 @@ impl CaptureSession {
                 "same_person_threshold is a cosine similarity here: at most 1".into(),
             ));
         }
+        let token = match &cfg.capture_token {
+            Some(text) => {
+                Some(CaptureToken::parse(text).map_err(|e| Error::ConfigInvalid(e.to_string()))?)
+            }
+            None => None,
+        };
+        let token_challenges = token
+            .as_ref()
+            .map(|t| t.challenges.clone())
+            .filter(|c| !c.is_empty());
+        if token_challenges.is_some() && cfg.fixed_challenges.is_some() {
+            return Err(Error::ConfigInvalid(
+                "a capture token's challenges and fixed_challenges exclude each other".into(),
+            ));
+        }
         let environment = EnvironmentWatch::start(checks, cfg.environment_recheck_ms)?;
         let mut rng = rand::rng();
         let (challenges, test_mode) = if !cfg.liveness.active() {
             (vec![], false)
         } else if let Some(fixed) = &cfg.fixed_challenges {
             (fixed.clone(), true)
+        } else if let Some(server_drawn) = token_challenges {
+            (server_drawn, false)
         } else {
             (
                 draw_challenges(&cfg.challenge_pool, cfg.challenge_count as usize, &mut rng),
@@ -105,6 +126,7 @@ impl CaptureSession {
         let same_person = cfg
             .same_person_threshold
             .unwrap_or_else(|| engine.match_threshold());
+        let cfg_evidence = cfg.evidence.clone();
         Ok(Self {
             identity: Identity::new(engine.metric(), same_person),
             eyes: EyeTracker::new(&engine.manifest().eyes),
@@ -123,6 +145,8 @@ impl CaptureSession {
             evidence: Vec::new(),
             best: None,
             environment,
+            recorder: EvidenceRecorder::new(cfg_evidence),
+            capture_token: token.map(|t| CaptureNonce::from_bytes(t.nonce)),
         })
     }
 
@@ -184,7 +208,7 @@ impl CaptureSession {
             return Ok(self.fail(Error::FaceChanged, Some(face.face_box)));
         }
         let step_before = self.step();
-        let guidance = self.advance(face, frame_no, t_ms)?;
+        let guidance = self.advance(face, rgb, frame_no, t_ms)?;
         // Every step change is a moment an attacker would pick: check the environment there too.
         if step_before != self.step()
             && !self.is_over()
@@ -276,7 +300,13 @@ impl CaptureSession {
         }
     }
 
-    fn advance(&mut self, face: Box<FaceAnalysis>, frame_no: u64, t_ms: u64) -> Result<Guidance> {
+    fn advance(
+        &mut self,
+        face: Box<FaceAnalysis>,
+        rgb: &RgbImage,
+        frame_no: u64,
+        t_ms: u64,
+    ) -> Result<Guidance> {
         let bbox = Some(face.face_box);
         let issues = self.cfg.quality.issues(&face.quality);
         match &mut self.state {
@@ -298,7 +328,13 @@ impl CaptureSession {
                 Ok(self.guidance(bbox))
             }
             State::Challenge { index, current } => {
-                if let Some(ev) = current.update(signals(&face, frame_no, t_ms)) {
+                let before = current.phase();
+                let passed = current.update(signals(&face, frame_no, t_ms));
+                let phases = (before, current.phase());
+                let done = passed.as_ref().map(|_| *index as u32);
+                self.recorder
+                    .challenge_frame(rgb, &face.face_box, frame_no, t_ms, phases, done)?;
+                if let Some(ev) = passed {
                     self.evidence.push(ev);
                     let next = *index + 1;
                     self.state = self.next_challenge(next, t_ms);
@@ -320,6 +356,9 @@ impl CaptureSession {
                             frame: frame_no,
                             quality: face.quality,
                             embedding: self.engine.embed(&face)?,
+                            crop: self
+                                .recorder
+                                .template_crop(rgb, &face.face_box, frame_no, t_ms),
                         });
                     }
                 }
@@ -351,12 +390,16 @@ impl CaptureSession {
         } else {
             PassiveOutcome::NotRequested
         };
-        let Some(best) = self.best.take() else {
+        let Some(mut best) = self.best.take() else {
             return self.fail(Error::CaptureIncomplete, bbox);
         };
         if !self.identity.compare(&best.embedding) {
             return self.fail(Error::FaceChanged, bbox);
         }
+        let evidence_frames = match self.recorder.finish(best.crop.take()) {
+            Ok(frames) => frames,
+            Err(e) => return self.fail(e, bbox),
+        };
         let manifest = self.engine.manifest();
         let template = match Template::new(
             &manifest.embedder.model.id,
@@ -395,6 +438,8 @@ impl CaptureSession {
             environment: self.environment.report().clone(),
             models,
             checks: self.environment.checks().clone(),
+            capture_token: self.capture_token,
+            evidence_frames,
         }));
         self.guidance(bbox)
     }

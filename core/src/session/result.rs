@@ -6,7 +6,9 @@ use crate::error::{Error, Result};
 use crate::liveness::LivenessEvidence;
 use crate::rasp::{CheckPhase, CheckRun, EnvironmentChecks, EnvironmentReport};
 use crate::seal::payload::{PAYLOAD_VERSION, current_platform};
-use crate::seal::{ModelRef, Payload, PublicKey, SealedCapture, SessionId, Template};
+use crate::seal::{
+    CaptureNonce, EvidenceFrame, ModelRef, Payload, PublicKey, SealedCapture, SessionId, Template,
+};
 use crate::vision::Quality;
 
 use super::environment::blocked;
@@ -24,6 +26,8 @@ pub struct CaptureResult {
     pub(super) models: Vec<ModelRef>,
     /// The session's checks, run once more before sealing.
     pub(super) checks: Arc<EnvironmentChecks>,
+    pub(super) capture_token: Option<CaptureNonce>,
+    pub(super) evidence_frames: Vec<EvidenceFrame>,
 }
 
 impl CaptureResult {
@@ -53,6 +57,16 @@ impl CaptureResult {
         &self.environment
     }
 
+    /// The frames sealed for the server to re-check (template frame first).
+    pub fn evidence_frames(&self) -> &[EvidenceFrame] {
+        &self.evidence_frames
+    }
+
+    /// The nonce of the capture token the capture was made with.
+    pub fn capture_token(&self) -> Option<CaptureNonce> {
+        self.capture_token
+    }
+
     /// The models that took part (role, id, sha256).
     pub fn models(&self) -> &[ModelRef] {
         &self.models
@@ -79,6 +93,8 @@ impl CaptureResult {
             quality: self.quality,
             environment,
             test_mode: self.evidence.test_mode,
+            capture_token: self.capture_token,
+            evidence: self.evidence_frames.clone(),
         }
     }
 
@@ -87,9 +103,10 @@ impl CaptureResult {
         self.payload_with(self.environment.clone(), issued_at, lifetime_secs)
     }
 
-    /// Runs the RASP checks once more (and asks for the attestation token), then seals template and
-    /// payload for the bank's server (see `seal`). A threat that appeared since the capture fails with
-    /// `EnvironmentBlocked` (6001). The result's `environment` then includes that run.
+    /// Runs the RASP checks once more, then seals template and payload for the bank's server (see
+    /// `seal`), asking the platform for an attestation bound to this capture between the two. A threat
+    /// that appeared since the capture fails with `EnvironmentBlocked` (6001). The result's
+    /// `environment` then includes that run.
     pub fn seal(
         &mut self,
         server_key: &PublicKey,
@@ -97,7 +114,7 @@ impl CaptureResult {
         lifetime_secs: u64,
     ) -> Result<SealedCapture> {
         let mut environment = self.environment.clone();
-        let now = self.checks.run_for_seal();
+        let now = self.checks.run();
         let run = CheckRun {
             phase: CheckPhase::Seal,
             at_ms: self.evidence.duration_ms,
@@ -108,6 +125,10 @@ impl CaptureResult {
         self.environment = environment.clone();
         blocked(&environment)?;
         let payload = self.payload_with(environment, issued_at, lifetime_secs);
-        crate::seal::seal_capture(server_key, &self.template, &payload).map_err(Error::from)
+        let checks = self.checks.clone();
+        crate::seal::seal_capture_attested(server_key, &self.template, &payload, &mut |hash| {
+            checks.attest(hash)
+        })
+        .map_err(Error::from)
     }
 }

@@ -29,6 +29,8 @@ pub(super) struct Candidate {
     pub frame: u64,
     pub quality: Quality,
     pub embedding: Embedding,
+    /// The frame's face region for the evidence (when evidence frames are on).
+    pub crop: Option<super::evidence::Crop>,
 }
 
 impl Candidate {

@@ -28,7 +28,7 @@ mod mesh;
 #[cfg(feature = "capture")]
 mod model;
 #[cfg(feature = "capture")]
-mod warp;
+pub(crate) mod warp;
 
 #[cfg(feature = "capture")]
 pub use detector::Detection;
