@@ -85,7 +85,7 @@ server_postgres() {
   source scripts/postgres.sh
   pg_up
   trap pg_down RETURN
-  cargo test --workspace --features smartid-ffi/testing --locked --test api --test load --test okhttp \
+  cargo test --workspace --features smartid-ffi/testing --locked --test api --test verification --test load --test okhttp \
     -- --nocapture
 }
 

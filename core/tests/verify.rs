@@ -289,3 +289,48 @@ fn a_capture_token_sets_the_challenges_and_binds_nonce_and_attestation() {
     let e = CaptureSession::new(engine(), bad, desktop_checks()).unwrap_err();
     assert_eq!(e.code(), smartid_core::ErrorCode::ConfigInvalid);
 }
+
+/// The size budget at a phone's resolution: the stills are 0.3–1 Mpx portraits, scaled and encoded
+/// with the SDK's defaults (the recording is only 176×144). Printed for docs/payload-format.md.
+#[test]
+fn evidence_jpeg_sizes_at_the_default_settings() {
+    let cfg = smartid_core::config::EvidenceConfig::default();
+    for name in ["obama", "biden", "astronaut"] {
+        let img = still(name);
+        let b = engine().analyze(&img, false).unwrap().face_box;
+        let side = b.width().max(b.height()) * cfg.margin;
+        let (cx, cy) = ((b.x1 + b.x2) / 2.0, (b.y1 + b.y2) / 2.0);
+        let x0 = (cx - side / 2.0).max(0.0) as u32;
+        let y0 = (cy - side / 2.0).max(0.0) as u32;
+        let w = (side as u32).min(img.width() - x0);
+        let h = (side as u32).min(img.height() - y0);
+        let buf =
+            image::RgbImage::from_raw(img.width(), img.height(), img.as_bytes().to_vec()).unwrap();
+        let crop = image::imageops::crop_imm(&buf, x0, y0, w, h).to_image();
+        let mut sizes = vec![];
+        for max_side in [cfg.template_side, cfg.challenge_side] {
+            let s = (max_side as f32 / w.max(h) as f32).min(1.0);
+            let (tw, th) = ((w as f32 * s) as u32, (h as f32 * s) as u32);
+            let scaled =
+                image::imageops::resize(&crop, tw, th, image::imageops::FilterType::Triangle);
+            let mut out = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, cfg.jpeg_quality)
+                .encode_image(&scaled)
+                .unwrap();
+            sizes.push((tw, th, out.len()));
+        }
+        println!(
+            "{name} ({}x{}): template crop {}x{} {} bytes, challenge crop {}x{} {} bytes",
+            img.width(),
+            img.height(),
+            sizes[0].0,
+            sizes[0].1,
+            sizes[0].2,
+            sizes[1].0,
+            sizes[1].1,
+            sizes[1].2
+        );
+        // The budget docs/payload-format.md states.
+        assert!(sizes[0].2 <= 60_000 && sizes[1].2 <= 24_000, "{sizes:?}");
+    }
+}

@@ -1,15 +1,16 @@
-//! `smartid demo`: the whole flow on built-in defaults. RASP on this machine, two captures from the
-//! bundled recording, sealed to a throwaway server key, sent over HTTP to the reference server
-//! (started here on a temporary SQLite file): enroll, authenticate, a replay refused, a tampered
-//! payload refused, un-enroll. Ends with a report of each request and its code; fails if any code
-//! differs from the one the guide gives for that case.
+//! `smartid demo`: the whole flow on built-in defaults. RASP on this machine; the reference server
+//! (started here on a temporary SQLite file) issues a capture token per capture; two captures from the
+//! bundled recording, each with its token, sealed to a throwaway server key with their evidence frames;
+//! over HTTP: enroll (token and frames verified by the server), a template swapped by a script refused,
+//! authenticate, a replay refused, a tampered payload refused, un-enroll. Ends with a report of each
+//! request and its code; fails if any code differs from the one the guide gives for that case.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 use smartid_core::liveness::active::ChallengeKind;
-use smartid_core::seal::{KeyPair, SealedCapture, ServerKeyring};
+use smartid_core::seal::{KeyPair, SealedCapture, ServerKeyring, Template, seal_capture};
 use smartid_core::{CaptureConfig, Engine};
 use smartid_server::at_rest::DataKeyring;
 use smartid_server::channels::{ChannelPolicy, Channels};
@@ -77,10 +78,14 @@ pub fn demo(models: &Path) -> AnyResult {
     let mut channels = Channels::default();
     let api_key = channels.add_api_key("demo-bank")?;
     // The recording cannot answer random challenges, so the demo fixes one and the SDK marks the
-    // capture test_mode: this demo channel accepts that; a production channel refuses it (407).
+    // capture test_mode: this demo channel accepts that; a production channel refuses it (407). For the
+    // same reason its tokens carry no server-drawn challenges. Tokens are required and evidence frames
+    // re-verified (the default).
     let mut demo_channel = channels.get("demo-bank").cloned().ok_or("demo channel")?;
     demo_channel.policy = ChannelPolicy {
         allow_test_mode: true,
+        capture_token: smartid_server::channels::TokenPolicy::Require,
+        token_challenges: 0,
         ..ChannelPolicy::default()
     };
     let channels = Channels::new(vec![demo_channel])?;
@@ -99,49 +104,9 @@ pub fn demo(models: &Path) -> AnyResult {
         server.url()
     );
 
-    let recording = fixtures.join("carphone");
-    let frames = load_frames(&recording)?;
-    let cfg = CaptureConfig {
-        fixed_challenges: Some(vec![ChallengeKind::Blink]),
-        ..CaptureConfig::default()
-    };
-    // The second capture starts half a second later in the recording: another session, another best
-    // frame, the same person.
-    let capture = |n: u32, skip: usize| -> AnyResult<SealedCapture> {
-        println!(
-            "{}. capture {n} from the bundled recording ({}, from frame {skip}), challenge fixed to 'blink' for replay",
-            4 + n,
-            recording.display()
-        );
-        let frames = frames.get(skip..).ok_or("recording too short")?;
-        let mut result = replay_frames(
-            engine.clone(),
-            cfg.clone(),
-            session_checks(),
-            frames,
-            29.97,
-            true,
-        )?
-        .map_err(|e| format!("capture failed ({}): {e}", e.code().as_u16()))?;
-        print_evidence(result.evidence(), "   ");
-        let sealed = result.seal(&public, now_unix(), 600)?;
-        println!(
-            "   sealed (HPKE X25519 / HKDF-SHA256 / AES-256-GCM): template {} chars, payload {} chars",
-            sealed.template.len(),
-            sealed.payload.len()
-        );
-        Ok(sealed)
-    };
-    let first = capture(1, 0)?;
-    let second = capture(2, 15)?;
-
-    println!(
-        "7. the bank's backend calls the API (X-Api-Key: {}…)",
-        &api_key[..9]
-    );
     let http = Http {
         base: server.url(),
-        key: api_key,
+        key: api_key.clone(),
         agent: ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
@@ -149,10 +114,80 @@ pub fn demo(models: &Path) -> AnyResult {
     };
     let user = "customer-0001";
     let mut steps = Vec::new();
+
+    let recording = fixtures.join("carphone");
+    let frames = load_frames(&recording)?;
+    // The second capture starts half a second later in the recording: another session, another best
+    // frame, the same person.
+    let mut capture = |n: u32,
+                       skip: usize|
+     -> AnyResult<(SealedCapture, smartid_core::seal::Payload)> {
+        println!(
+            "{}. the bank's backend asks for a capture token; capture {n} from the bundled recording ({}, from frame {skip}), challenge fixed to 'blink' for replay",
+            4 + n,
+            recording.display()
+        );
+        let (status, body) = http.post("/api/kyc/session", &json!({ "User": user }))?;
+        steps.push(step("capture token", "session", 200, status, &body));
+        let cfg = CaptureConfig {
+            fixed_challenges: Some(vec![ChallengeKind::Blink]),
+            capture_token: body["CaptureToken"].as_str().map(str::to_string),
+            ..CaptureConfig::default()
+        };
+        let frames = frames.get(skip..).ok_or("recording too short")?;
+        let mut result = replay_frames(engine.clone(), cfg, session_checks(), frames, 29.97, true)?
+            .map_err(|e| format!("capture failed ({}): {e}", e.code().as_u16()))?;
+        print_evidence(result.evidence(), "   ");
+        let issued = now_unix();
+        let sealed = result.seal(&public, issued, 600)?;
+        let jpeg: usize = result.evidence_frames().iter().map(|f| f.jpeg.len()).sum();
+        println!(
+            "   sealed (HPKE X25519 / HKDF-SHA256 / AES-256-GCM): template {} chars, payload {} chars ({} evidence frames, {} JPEG bytes)",
+            sealed.template.len(),
+            sealed.payload.len(),
+            result.evidence_frames().len(),
+            jpeg
+        );
+        Ok((sealed, result.payload(issued, 600)))
+    };
+    let (first, _) = capture(1, 0)?;
+    let (second, second_payload) = capture(2, 15)?;
+
+    println!(
+        "7. the bank's backend calls the API (X-Api-Key: {}…)",
+        &api_key[..9]
+    );
     let enroll_body = |c: &SealedCapture, overwrite: &str| json!({"User": user, "Template": c.template, "PayLoad": c.payload, "OverWrite": overwrite});
 
     let (status, body) = http.post("/api/kyc/enroll", &enroll_body(&first, "false"))?;
-    steps.push(step("enroll capture 1", "enroll", 200, status, &body));
+    let mut s = step("enroll capture 1", "enroll", 200, status, &body);
+    let v = &body["Verification"];
+    s.detail = format!(
+        "enrolled; token {}, evidence passed {} ({} frames, anti-spoof {})",
+        v["CaptureToken"].as_str().unwrap_or("?"),
+        v["Evidence"]["Passed"],
+        v["Evidence"]["Frames"],
+        v["Evidence"]["AntiSpoof"].as_str().unwrap_or("?")
+    );
+    steps.push(s);
+
+    // What a script holding the public key can do: seal capture 2's genuine frames with someone
+    // else's template. The server re-embeds the template frame and refuses it.
+    let impostor = still_template(&engine, &fixtures.join("stills/obama.jpg"))?;
+    let swapped = seal_capture(&public, &impostor, &second_payload)?;
+    let (status, body) = http.post("/api/kyc/enroll", &enroll_body(&swapped, "true"))?;
+    let mut s = step(
+        "capture 2's frames, another face's template",
+        "enroll",
+        407,
+        status,
+        &body,
+    );
+    s.detail = format!(
+        "{} {}",
+        s.detail, body["Verification"]["Evidence"]["Reasons"]
+    );
+    steps.push(s);
 
     let (status, body) = http.post(
         "/api/kyc/authenticate",
@@ -232,6 +267,19 @@ pub fn demo(models: &Path) -> AnyResult {
     }
     println!("\ndemo complete");
     Ok(())
+}
+
+/// The template of the one face in a still (what a script could compute from a photo of anyone).
+fn still_template(engine: &Engine, path: &Path) -> AnyResult<Template> {
+    let img = image::open(path)?.to_rgb8();
+    let (w, h) = img.dimensions();
+    let rgb = smartid_core::RgbImage::from_raw(w, h, img.into_raw())?;
+    let emb = engine.embed(&engine.analyze(&rgb, false)?)?;
+    Ok(Template::new(
+        &engine.manifest().embedder.model.id,
+        emb.metric(),
+        emb.values().to_vec(),
+    )?)
 }
 
 fn step(

@@ -83,9 +83,19 @@ pub fn open(key: &Path, template: &str, payload: &str) -> AnyResult {
             .sum::<f32>()
             .sqrt()
     );
-    println!(
-        "payload:\n{}",
-        serde_json::to_string_pretty(&opened.payload)?
-    );
+    // The evidence frames are faces: listed, not printed.
+    let mut payload = serde_json::to_value(&opened.payload)?;
+    payload["evidence"] = opened
+        .payload
+        .evidence
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "role": f.role, "challenge": f.challenge, "frame": f.frame, "t_ms": f.t_ms,
+                "jpeg_bytes": f.jpeg.len(),
+            })
+        })
+        .collect();
+    println!("payload:\n{}", serde_json::to_string_pretty(&payload)?);
     Ok(())
 }

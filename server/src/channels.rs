@@ -15,6 +15,11 @@
 //! reference_photo = "off"    # off | report | require: compare with the photo on file
 //! rate_per_sec = 20          # per API key, sustained
 //! burst = 40                 # per API key, at once
+//! capture_token = "accept"   # off | accept | require: server-issued tokens (POST /api/kyc/session)
+//! token_ttl_secs = 300       # how long an issued token is valid
+//! token_challenges = 2       # challenges the server draws into a token (0: the SDK draws)
+//! evidence = "require"       # off | report | require: re-verify the evidence frames
+//! attestation = "report"     # ignore | report | require: Play Integrity / App Attest
 //! ```
 
 use std::collections::HashMap;
@@ -75,6 +80,40 @@ pub enum PhotoPolicy {
     Require,
 }
 
+/// Server-issued capture tokens (`POST /api/kyc/session`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPolicy {
+    /// Tokens are neither issued nor accepted.
+    Off,
+    /// A capture with a token must satisfy it; one without is accepted (the guide's call as written).
+    Accept,
+    /// Only captures made with a token this server issued for the user (407 `capture_token_required`).
+    Require,
+}
+
+/// Re-verification of the evidence frames with the server's models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidencePolicy {
+    Off,
+    /// Re-verify and report the verdict; accept whatever it says.
+    Report,
+    /// Refuse (407 `reverification_failed`) a capture whose frames do not pass, or that has none.
+    Require,
+}
+
+/// Device attestation (Play Integrity / App Attest) bound to the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttestationPolicy {
+    Ignore,
+    /// Verify when present and report the result.
+    Report,
+    /// Refuse (407) a capture without a valid attestation bound to it.
+    Require,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelPolicy {
@@ -93,6 +132,18 @@ pub struct ChannelPolicy {
     pub rate_per_sec: f64,
     #[serde(default = "default_burst")]
     pub burst: f64,
+    #[serde(default = "default_tokens")]
+    pub capture_token: TokenPolicy,
+    /// Lifetime of an issued capture token, seconds.
+    #[serde(default = "default_token_ttl")]
+    pub token_ttl_secs: u64,
+    /// Challenges the server draws into each token (0: the SDK draws its own).
+    #[serde(default = "default_token_challenges")]
+    pub token_challenges: u32,
+    #[serde(default = "default_evidence")]
+    pub evidence: EvidencePolicy,
+    #[serde(default = "default_attestation")]
+    pub attestation: AttestationPolicy,
 }
 
 fn default_liveness() -> LivenessPolicy {
@@ -110,6 +161,21 @@ fn default_rate() -> f64 {
 fn default_burst() -> f64 {
     40.0
 }
+fn default_tokens() -> TokenPolicy {
+    TokenPolicy::Accept
+}
+fn default_token_ttl() -> u64 {
+    300
+}
+fn default_token_challenges() -> u32 {
+    2
+}
+fn default_evidence() -> EvidencePolicy {
+    EvidencePolicy::Require
+}
+fn default_attestation() -> AttestationPolicy {
+    AttestationPolicy::Report
+}
 
 impl Default for ChannelPolicy {
     fn default() -> Self {
@@ -121,6 +187,11 @@ impl Default for ChannelPolicy {
             reference_photo: default_photo(),
             rate_per_sec: default_rate(),
             burst: default_burst(),
+            capture_token: default_tokens(),
+            token_ttl_secs: default_token_ttl(),
+            token_challenges: default_token_challenges(),
+            evidence: default_evidence(),
+            attestation: default_attestation(),
         }
     }
 }
@@ -184,6 +255,14 @@ impl Channels {
             if !rate_ok || !burst_ok {
                 return Err(ChannelsError(format!(
                     "channel '{}': rate_per_sec must be > 0 and burst >= 1",
+                    c.id
+                )));
+            }
+            if !(1..=86_400).contains(&p.token_ttl_secs)
+                || p.token_challenges as usize > smartid_core::seal::token::MAX_TOKEN_CHALLENGES
+            {
+                return Err(ChannelsError(format!(
+                    "channel '{}': token_ttl_secs must be 1..86400 and token_challenges at most 8",
                     c.id
                 )));
             }

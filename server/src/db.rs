@@ -63,14 +63,31 @@ pub struct NewEnrollment<'a> {
     pub model_id: &'a str,
     pub session_id: &'a str,
     pub session_expires_at: u64,
+    /// The capture token's nonce (hex), used up in the same transaction.
+    pub token: Option<&'a str>,
     pub now: u64,
+}
+
+/// A capture token as the server recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub channel: String,
+    pub user: String,
+    /// Challenge names, comma-separated, in order (empty: the SDK draws).
+    pub challenges: String,
+    pub expires_at: u64,
+    pub used: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnrollOutcome {
-    Enrolled { replaced: bool },
+    Enrolled {
+        replaced: bool,
+    },
     AlreadyEnrolled,
     Replayed,
+    /// The capture token was used (or expired) by a concurrent request in the meantime.
+    TokenUsed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,13 +99,27 @@ pub enum UnenrollOutcome {
 
 /// The schema, embedded in the binary (no migration files needed at run time).
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("enrollments"),
-        MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(include_str!("../migrations/0001_enrollments.sql")),
-        false,
-    )])
+    let step = |version, name, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(name),
+            MigrationType::Simple,
+            sqlx::SqlSafeStr::into_sql_str(sql),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        step(
+            1,
+            "enrollments",
+            include_str!("../migrations/0001_enrollments.sql"),
+        ),
+        step(
+            2,
+            "capture_tokens",
+            include_str!("../migrations/0002_capture_tokens.sql"),
+        ),
+    ])
 }
 
 /// Turns the `--database` value into a sqlx URL: a bare path means an SQLite file (created if absent).
@@ -204,6 +235,12 @@ impl Store {
             tx.rollback().await?;
             return Ok(EnrollOutcome::Replayed);
         }
+        if let Some(nonce) = e.token
+            && !use_token(&mut *tx, nonce, e.channel, e.user, e.now).await?
+        {
+            tx.rollback().await?;
+            return Ok(EnrollOutcome::TokenUsed);
+        }
         sqlx::query(
             "INSERT INTO channels (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
         )
@@ -282,14 +319,87 @@ impl Store {
         rows.iter().map(stored_template).collect()
     }
 
-    /// Marks a capture used (authentication); false if it already was.
-    pub async fn consume_session(
+    /// Marks a capture used (authentication), and its token if it has one, atomically; false if
+    /// either already was.
+    pub async fn consume_capture(
         &self,
         session_id: &str,
         channel: &str,
         expires_at: u64,
+        token: Option<(&str, &str)>,
+        now: u64,
     ) -> Result<bool, StoreError> {
-        mark_used(&self.pool, session_id, channel, expires_at).await
+        let mut tx = self.pool.begin().await?;
+        let fresh = mark_used(&mut *tx, session_id, channel, expires_at).await?
+            && match token {
+                Some((nonce, user)) => use_token(&mut *tx, nonce, channel, user, now).await?,
+                None => true,
+            };
+        if fresh {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(fresh)
+    }
+
+    /// Records a capture token issued for one user of a channel.
+    pub async fn issue_token(
+        &self,
+        nonce: &str,
+        channel: &str,
+        user: &str,
+        challenges: &str,
+        issued_at: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO capture_tokens \
+             (nonce, channel_id, user_id, challenges, issued_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(nonce)
+        .bind(channel)
+        .bind(user)
+        .bind(challenges)
+        .bind(to_i64(issued_at))
+        .bind(to_i64(expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A token's record, if the server issued it.
+    pub async fn token(&self, nonce: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT channel_id, user_id, challenges, expires_at, \
+             CAST(CASE WHEN used_at IS NULL THEN 0 ELSE 1 END AS BIGINT) FROM capture_tokens \
+             WHERE nonce = $1",
+        )
+        .bind(nonce)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| -> Result<TokenRecord, StoreError> {
+            Ok(TokenRecord {
+                channel: r.try_get(0)?,
+                user: r.try_get(1)?,
+                challenges: r.try_get(2)?,
+                expires_at: from_i64(r.try_get(3)?),
+                used: r.try_get::<i64, _>(4)? != 0,
+            })
+        })
+        .transpose()
+    }
+
+    /// Forgets tokens that expired before `before` (used or not: an expired token is refused anyway).
+    pub async fn purge_expired_tokens(&self, before: u64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM capture_tokens WHERE expires_at < $1")
+                .bind(to_i64(before))
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     /// Forgets used captures once they have expired (an expired capture is refused anyway).
@@ -445,6 +555,28 @@ async fn insert_enrollment(
         .rows_affected())
 }
 
+/// Uses a capture token up: only the right channel and user, once, before it expires. False otherwise.
+async fn use_token<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    nonce: &str,
+    channel: &str,
+    user: &str,
+    now: u64,
+) -> Result<bool, StoreError> {
+    let used = sqlx::query(
+        "UPDATE capture_tokens SET used_at = $1 WHERE nonce = $2 AND channel_id = $3 \
+         AND user_id = $4 AND used_at IS NULL AND expires_at >= $1",
+    )
+    .bind(to_i64(now))
+    .bind(nonce)
+    .bind(channel)
+    .bind(user)
+    .execute(executor)
+    .await?
+    .rows_affected();
+    Ok(used == 1)
+}
+
 /// Records a capture as used; false if it already was.
 async fn mark_used<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
@@ -478,6 +610,10 @@ fn stored_template(r: &sqlx::any::AnyRow) -> Result<StoredTemplate, StoreError> 
 /// Unix seconds fit i64 for the next 292 billion years; saturate rather than wrap.
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn from_i64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
 }
 
 #[cfg(test)]

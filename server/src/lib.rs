@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod at_rest;
+pub mod attestation;
 pub mod channels;
 pub mod codes;
 pub mod db;
@@ -33,7 +34,7 @@ use crate::db::Store;
 use crate::photos::{DbPhotoSource, PhotoMatcher, ReferencePhotoSource};
 
 /// Default request body limit: two sealed strings at their format maximum, plus JSON.
-pub const DEFAULT_MAX_BODY: usize = 2 * smartid_core::seal::envelope::MAX_SEALED_TEXT + 16 * 1024;
+pub const DEFAULT_MAX_BODY: usize = smartid_core::seal::envelope::MAX_SEALED_TEXT + 16 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -67,6 +68,8 @@ pub struct ServerConfig {
     pub max_db_connections: u32,
     /// Where reference photos come from; `None`: the bank's records in the server's database.
     pub photos: Option<Arc<dyn ReferencePhotoSource>>,
+    /// Verifies device attestations (Play Integrity, App Attest); none configured by default.
+    pub attestation: Arc<dyn attestation::AttestationVerifier>,
 }
 
 impl ServerConfig {
@@ -89,6 +92,7 @@ impl ServerConfig {
             max_body_bytes: DEFAULT_MAX_BODY,
             max_db_connections: 8,
             photos: None,
+            attestation: Arc::new(attestation::Verifiers::default()),
         }
     }
 }
@@ -172,6 +176,7 @@ pub async fn serve(
         config.open_policy,
         photos,
         Arc::new(PhotoMatcher::new(&config.models)),
+        config.attestation,
     ));
     load_index(&state).await?;
 
@@ -209,7 +214,11 @@ async fn purge_used_sessions(store: Store, skew_secs: u64) {
     loop {
         tick.tick().await;
         let before = now_unix().saturating_sub(skew_secs + 60);
-        if let Err(e) = store.purge_expired_sessions(before).await {
+        let purged = match store.purge_expired_sessions(before).await {
+            Ok(_) => store.purge_expired_tokens(before).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = purged {
             logging::event(
                 log::Level::Warn,
                 "purge_failed",

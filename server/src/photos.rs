@@ -93,7 +93,8 @@ impl ReferencePhotoSource for DbPhotoSource {
     }
 }
 
-/// Embeds photos with the server's model set, loaded on first use (most deployments never need it).
+/// The server's model set, loaded on first use: embeds reference photos and re-verifies evidence
+/// frames.
 pub struct PhotoMatcher {
     models: PathBuf,
     engine: OnceLock<Result<Arc<Engine>, String>>,
@@ -107,7 +108,7 @@ impl PhotoMatcher {
         }
     }
 
-    fn engine(&self) -> Result<Arc<Engine>, PhotoError> {
+    pub fn engine(&self) -> Result<Arc<Engine>, PhotoError> {
         self.engine
             .get_or_init(|| {
                 Engine::from_path(&self.models)

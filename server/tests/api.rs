@@ -26,7 +26,7 @@ fn guide_enroll(user: &str, template: &str, payload: &str, overwrite: &str) -> s
 
 #[test]
 fn every_enroll_code_with_the_guides_bodies() {
-    let setup = Setup::new(&[ChannelPolicy::default()]);
+    let setup = Setup::new(&[policy()]);
     let server = setup.start();
     let c = server.client(0);
     let pk = setup.public();
@@ -98,11 +98,14 @@ fn every_enroll_code_with_the_guides_bodies() {
     let foreign = capture(&stranger.public(), &synthetic(3.0));
     let a = c.enroll("u407", &foreign, None);
     assert_eq!((a.code(), a.reason()), (407, "decryption_failed"));
-    let test_mode = seal(&pk, &synthetic(3.0), |p| p.test_mode = true);
+    let test_mode = seal(&pk, &synthetic(3.0), |p| {
+        p.test_mode = true;
+        p.liveness.test_mode = true;
+    });
     let a = c.enroll("u407", &test_mode, None);
     assert_eq!((a.code(), a.reason()), (407, "test_mode"));
     let passive_only = seal(&pk, &synthetic(3.0), |p| {
-        p.liveness.mode = LivenessMode::Passive
+        claim_liveness(p, LivenessMode::Passive)
     });
     let a = c.enroll("u407", &passive_only, None);
     assert_eq!((a.code(), a.reason()), (407, "liveness_below_policy"));
@@ -149,7 +152,7 @@ fn every_enroll_code_with_the_guides_bodies() {
 
 #[test]
 fn every_unenroll_code_and_channel_scoping() {
-    let setup = Setup::new(&[ChannelPolicy::default(), ChannelPolicy::default()]);
+    let setup = Setup::new(&[policy(), policy()]);
     let server = setup.start();
     let (a, b) = (server.client(0), server.client(1));
     let pk = setup.public();
@@ -191,7 +194,7 @@ fn every_unenroll_code_and_channel_scoping() {
 
 #[test]
 fn bad_http_input_gets_a_clear_code_and_stores_nothing() {
-    let setup = Setup::new(&[ChannelPolicy::default()]);
+    let setup = Setup::new(&[policy()]);
     let server = setup.start();
     let c = server.client(0);
     let pk = setup.public();
@@ -260,9 +263,9 @@ fn rate_limit_answers_429_with_retry_after_per_key() {
     let strict = ChannelPolicy {
         rate_per_sec: 0.5,
         burst: 3.0,
-        ..ChannelPolicy::default()
+        ..policy()
     };
-    let setup = Setup::new(&[strict, ChannelPolicy::default()]);
+    let setup = Setup::new(&[strict, policy()]);
     let server = setup.start();
     let (c, other) = (server.client(0), server.client(1));
     let codes: Vec<u64> = (0..5).map(|_| c.unenroll("nobody").code()).collect();
@@ -285,7 +288,7 @@ fn rate_limit_answers_429_with_retry_after_per_key() {
 
 #[test]
 fn authenticate_scores_a_new_capture_against_the_enrollment() {
-    let setup = Setup::new(&[ChannelPolicy::default()]);
+    let setup = Setup::new(&[policy()]);
     let server = setup.start();
     let c = server.client(0);
     let pk = setup.public();
@@ -339,10 +342,10 @@ fn authenticate_scores_a_new_capture_against_the_enrollment() {
 
 #[test]
 fn duplicate_faces_are_reported_or_refused() {
-    let report = ChannelPolicy::default();
+    let report = policy();
     let refuse = ChannelPolicy {
         duplicates: smartid_server::channels::DuplicatesPolicy::Refuse,
-        ..ChannelPolicy::default()
+        ..policy()
     };
     let setup = Setup::new(&[report, refuse]);
     let server = setup.start();
@@ -393,7 +396,7 @@ fn duplicate_faces_are_reported_or_refused() {
 fn reference_photo_from_the_banks_records() {
     let require = ChannelPolicy {
         reference_photo: PhotoPolicy::Require,
-        ..ChannelPolicy::default()
+        ..policy()
     };
     let setup = Setup::new(&[require]);
     let channel = setup.api_keys[0].0.clone();
@@ -428,7 +431,7 @@ impl ReferencePhotoSource for Unreachable {
 fn service_call_error_701_and_internal_error_500() {
     let report = ChannelPolicy {
         reference_photo: PhotoPolicy::Report,
-        ..ChannelPolicy::default()
+        ..policy()
     };
     // 701: the reference-photo service fails.
     let mut setup = Setup::new(std::slice::from_ref(&report));
@@ -466,12 +469,12 @@ fn service_call_error_701_and_internal_error_500() {
 fn a_weaker_capture_than_the_channel_policy_is_refused_and_test_mode_is_opt_in() {
     let both = ChannelPolicy {
         liveness: LivenessPolicy::Both,
-        ..ChannelPolicy::default()
+        ..policy()
     };
     let lenient = ChannelPolicy {
         liveness: LivenessPolicy::Any,
         allow_test_mode: true,
-        ..ChannelPolicy::default()
+        ..policy()
     };
     let setup = Setup::new(&[both, lenient]);
     let server = setup.start();
@@ -483,7 +486,7 @@ fn a_weaker_capture_than_the_channel_policy_is_refused_and_test_mode_is_opt_in()
         "liveness_below_policy"
     );
     let full = seal(&pk, &synthetic(1.0), |p| {
-        p.liveness.mode = LivenessMode::Both
+        claim_liveness(p, LivenessMode::Both)
     });
     assert_eq!(strict.enroll("u", &full, None).code(), 200);
     let replayed_harness = seal(&pk, &synthetic(2.0), |p| {
@@ -498,7 +501,7 @@ fn fifty_parallel_enrolls_of_one_user_give_one_200_and_49_408() {
     let policy = ChannelPolicy {
         rate_per_sec: 1000.0,
         burst: 1000.0,
-        ..ChannelPolicy::default()
+        ..policy()
     };
     let setup = Setup::new(&[policy]);
     let server = setup.start();
@@ -526,7 +529,7 @@ fn fifty_parallel_enrolls_of_one_user_give_one_200_and_49_408() {
 
 #[test]
 fn templates_are_encrypted_at_rest_and_survive_a_restart_and_a_key_rotation() {
-    let mut setup = Setup::new(&[ChannelPolicy::default()]);
+    let mut setup = Setup::new(&[policy()]);
     let pk = setup.public();
     let alice = face_template("obama.jpg");
     {
@@ -581,7 +584,7 @@ fn templates_are_encrypted_at_rest_and_survive_a_restart_and_a_key_rotation() {
 
 #[test]
 fn a_server_without_the_data_key_of_stored_rows_refuses_to_start() {
-    let mut setup = Setup::new(&[ChannelPolicy::default()]);
+    let mut setup = Setup::new(&[policy()]);
     let pk = setup.public();
     {
         let server = setup.start();

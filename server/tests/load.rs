@@ -227,7 +227,7 @@ fn mixed_load_then_sigkill_loses_no_acknowledged_change() {
     let policy = ChannelPolicy {
         rate_per_sec: 100_000.0,
         burst: 100_000.0,
-        ..ChannelPolicy::default()
+        ..policy()
     };
     let setup = Setup::new(&[policy]);
     let files = write_files(&setup);

@@ -13,7 +13,6 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use smartid_server::channels::ChannelPolicy;
 
 #[test]
 fn okhttp_gets_the_already_enrolled_code_once() {
@@ -28,7 +27,7 @@ fn okhttp_gets_the_already_enrolled_code_once() {
         println!("skipped: needs java and libokhttp-java (scripts/test.sh installs them)");
         return;
     }
-    let setup = Setup::new(&[ChannelPolicy::default()]);
+    let setup = Setup::new(&[policy()]);
     let server = setup.start();
     let c = server.client(0);
     let pk = setup.public();

@@ -24,7 +24,8 @@ async fn authenticate(
     let template = fields::sealed(req, "Template")?;
     let payload = fields::sealed(req, "PayLoad")?;
     let now = crate::now_unix();
-    let opened = verify::capture(s, caller, template, payload, now).await?;
+    let checked = verify::capture(s, caller, &user, template, payload, now).await?;
+    let opened = &checked.opened;
     let channel = caller.channel.id.as_str();
 
     let stored = s
@@ -62,9 +63,10 @@ async fn authenticate(
         }
     };
     let session_id = opened.session_id.to_hex();
+    let token = checked.token.as_deref().map(|t| (t, user.as_str()));
     let fresh = s
         .store
-        .consume_session(&session_id, channel, opened.payload.expires_at)
+        .consume_capture(&session_id, channel, opened.payload.expires_at, token, now)
         .await
         .map_err(|e| Reply::storage(&e))?;
     if !fresh {
@@ -80,5 +82,6 @@ async fn authenticate(
         )
         .with("Score", json!(score))
         .with("Threshold", json!(a.threshold))
-        .with("Metric", json!(a.metric.name())))
+        .with("Metric", json!(a.metric.name()))
+        .with("Verification", checked.verification))
 }

@@ -22,7 +22,8 @@ async fn enroll(s: &AppState, caller: &Caller, req: &Map<String, Value>) -> Resu
     let payload = fields::sealed(req, "PayLoad")?;
     let overwrite = fields::overwrite(req)?;
     let now = crate::now_unix();
-    let opened = verify::capture(s, caller, template, payload, now).await?;
+    let checked = verify::capture(s, caller, &user, template, payload, now).await?;
+    let opened = &checked.opened;
     let channel = caller.channel.id.as_str();
     let policy = &caller.channel.policy;
 
@@ -72,6 +73,7 @@ async fn enroll(s: &AppState, caller: &Caller, req: &Map<String, Value>) -> Resu
                 model_id: opened.template.model_id(),
                 session_id: &session_id,
                 session_expires_at: opened.payload.expires_at,
+                token: checked.token.as_deref(),
                 now,
             },
             overwrite,
@@ -84,7 +86,8 @@ async fn enroll(s: &AppState, caller: &Caller, req: &Map<String, Value>) -> Resu
             let mut reply = Reply::new(ApiCode::Ok)
                 .with("User", json!(user))
                 .with("SessionId", json!(session_id))
-                .with("Replaced", json!(replaced));
+                .with("Replaced", json!(replaced))
+                .with("Verification", checked.verification);
             if let Some(users) = previous {
                 reply = reply.with("UserIDsOfPreviousRegistrants", json!(users));
             }
@@ -97,6 +100,10 @@ async fn enroll(s: &AppState, caller: &Caller, req: &Map<String, Value>) -> Resu
             Err(Reply::because(ApiCode::AlreadyEnrolled, "already_enrolled"))
         }
         EnrollOutcome::Replayed => Err(Reply::because(ApiCode::TemplateValidation, "replayed")),
+        EnrollOutcome::TokenUsed => Err(Reply::because(
+            ApiCode::TemplateValidation,
+            "capture_token_used",
+        )),
     }
 }
 

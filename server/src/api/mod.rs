@@ -6,6 +6,7 @@
 mod authenticate;
 mod enroll;
 mod fields;
+mod session;
 mod unenroll;
 mod verify;
 
@@ -56,6 +57,7 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub photos: Arc<dyn ReferencePhotoSource>,
     pub matcher: Arc<PhotoMatcher>,
+    pub attestation: Arc<dyn crate::attestation::AttestationVerifier>,
     /// Enroll and unenroll of one channel run one at a time: the duplicates search, the commit and
     /// the index update then happen in one order (another channel is not held up).
     channel_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -72,6 +74,7 @@ impl AppState {
         open_policy: OpenPolicy,
         photos: Arc<dyn ReferencePhotoSource>,
         matcher: Arc<PhotoMatcher>,
+        attestation: Arc<dyn crate::attestation::AttestationVerifier>,
     ) -> Self {
         Self {
             store,
@@ -84,6 +87,7 @@ impl AppState {
             limiter: RateLimiter::new(),
             photos,
             matcher,
+            attestation,
             channel_locks: Mutex::new(HashMap::new()),
         }
     }
@@ -295,6 +299,7 @@ macro_rules! endpoint {
 endpoint!(enroll_endpoint, "enroll", enroll::run);
 endpoint!(unenroll_endpoint, "unenroll", unenroll::run);
 endpoint!(authenticate_endpoint, "authenticate", authenticate::run);
+endpoint!(session_endpoint, "session", session::run);
 
 async fn health(State(s): State<Arc<AppState>>) -> Response {
     match s.store.ping().await {
@@ -349,6 +354,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/api/kyc/enroll", post(enroll_endpoint))
         .route("/api/kyc/unenroll", post(unenroll_endpoint))
         .route("/api/kyc/authenticate", post(authenticate_endpoint))
+        .route("/api/kyc/session", post(session_endpoint))
         .route("/health", get(health))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

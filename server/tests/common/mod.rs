@@ -108,6 +108,17 @@ pub struct Setup {
     pub skew: u64,
 }
 
+/// A channel policy for synthetic captures (templates made up by the test, sealed by a script): they
+/// carry no evidence frames and no attestation, so those checks are off; everything else is the
+/// default. Tests of re-verification, tokens and attestation set their own.
+pub fn policy() -> ChannelPolicy {
+    ChannelPolicy {
+        evidence: smartid_server::channels::EvidencePolicy::Off,
+        attestation: smartid_server::channels::AttestationPolicy::Ignore,
+        ..ChannelPolicy::default()
+    }
+}
+
 impl Setup {
     /// Channels `a` and `b` (random suffixes) with the given policies.
     pub fn new(policies: &[ChannelPolicy]) -> Self {
@@ -312,6 +323,27 @@ pub fn seal(pk: &PublicKey, t: &Template, edit: impl FnOnce(&mut Payload)) -> Se
     p.liveness.identity.metric = t.metric();
     edit(&mut p);
     seal_capture(pk, t, &p).unwrap()
+}
+
+/// Makes a payload claim `mode` consistently (what ran, its challenges and its passive outcome), as a
+/// script forging claims would: an inconsistent payload does not even open (412).
+pub fn claim_liveness(p: &mut Payload, mode: smartid_core::LivenessMode) {
+    use smartid_core::liveness::PassiveOutcome;
+    use smartid_core::liveness::passive::PassiveEvidence;
+    p.liveness.mode = mode;
+    if mode.passive() {
+        p.liveness.passive = PassiveOutcome::Measured(PassiveEvidence {
+            samples: 3,
+            mean: 0.95,
+            min: 0.9,
+            threshold: 0.5,
+            live: true,
+        });
+    }
+    if !mode.active() {
+        p.liveness.challenges_asked.clear();
+        p.liveness.challenges.clear();
+    }
 }
 
 pub fn capture(pk: &PublicKey, t: &Template) -> SealedCapture {
