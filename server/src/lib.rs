@@ -16,6 +16,7 @@ pub mod duplicates;
 pub mod logging;
 pub mod photos;
 pub mod ratelimit;
+pub mod smile_id;
 
 use std::future::Future;
 use std::net::SocketAddr;

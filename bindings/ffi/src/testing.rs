@@ -23,6 +23,11 @@ pub struct TestOpened {
     pub test_mode: bool,
     /// The payload as the server sees it (JSON).
     pub payload_json: String,
+    /// The capture token's nonce (hex), when the capture was made with one.
+    pub token_nonce: Option<String>,
+    /// What an attestation of this capture must be bound to (hex).
+    pub attestation_request_hash: String,
+    pub evidence_frames: u32,
 }
 
 #[uniffi::export]
@@ -64,6 +69,15 @@ pub fn testing_open_capture(
             test_mode: o.payload.test_mode,
             payload_json: serde_json::to_string(&o.payload)
                 .map_err(|_| SmartIdError::internal("testing_open_capture"))?,
+            token_nonce: o
+                .token_nonce
+                .map(|n| smartid_core::seal::CaptureNonce::from_bytes(n).to_hex()),
+            attestation_request_hash: o
+                .attestation_request_hash
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+            evidence_frames: o.payload.evidence.len().try_into().unwrap_or(u32::MAX),
         })
     })
 }

@@ -1,3 +1,4 @@
+import Foundation
 import SmartIdFFI
 
 /// What only the OS knows, for the SDK's RASP checks. Implement what you can: every method defaults to
@@ -23,8 +24,11 @@ public protocol SIDPlatformSignals {
     /// SHA-256 hex of the app's code signature.
     func appSignature() throws -> String?
 
-    /// An App Attest token for the server.
-    func attestationToken() throws -> String?
+    /// An attestation bound to this capture, asked once while sealing: generate an App Attest key,
+    /// attest it with `clientDataHash` = `requestHash` and return
+    /// `"aa:" + attestationObject.base64 + ":" + keyId` (docs/payload-format.md). The server verifies it
+    /// offline against Apple's root.
+    func attestationToken(requestHash: Data) throws -> String?
 }
 
 extension SIDPlatformSignals {
@@ -34,7 +38,7 @@ extension SIDPlatformSignals {
     public func vpnActive() throws -> Bool? { nil }
     public func proxy() throws -> String? { nil }
     public func appSignature() throws -> String? { nil }
-    public func attestationToken() throws -> String? { nil }
+    public func attestationToken(requestHash: Data) throws -> String? { nil }
 }
 
 /// Knows nothing: the SDK's own checks only (the default of `SIDConfig.platformSignals`).
@@ -62,7 +66,9 @@ final class SignalsAdapter: PlatformSignals, @unchecked Sendable {
     func vpnActive() throws -> Bool? { try signals.vpnActive() }
     func proxy() throws -> String? { try signals.proxy() }
     func appSignature() throws -> String? { try signals.appSignature() }
-    func attestationToken() throws -> String? { try signals.attestationToken() }
+    func attestationToken(requestHash: Data) throws -> String? {
+        try signals.attestationToken(requestHash: requestHash)
+    }
 }
 
 /// Swift closures as the generated listener protocol. Every closure is called even when an earlier

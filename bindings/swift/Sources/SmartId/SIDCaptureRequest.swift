@@ -14,6 +14,7 @@ public final class SIDCaptureRequest: @unchecked Sendable {
     private var complete: ((Result<SIDSealedCapture, SIDError>) -> Void)?
     private var guidance: ((Guidance) throws -> Void)?
     private var source: SIDFrameSource?
+    private var token: String?
     private var started = false
     private var cancelled = false
     private var session: CaptureSession?
@@ -46,6 +47,14 @@ public final class SIDCaptureRequest: @unchecked Sendable {
     @discardableResult
     public func frames(_ source: SIDFrameSource) -> SIDCaptureRequest {
         lock.sidLocked { self.source = source }
+        return self
+    }
+
+    /// The capture token the bank's backend got from the server (`POST /api/kyc/session`) for this
+    /// capture: the server's challenges are asked, and the capture is accepted once, for that user.
+    @discardableResult
+    public func captureToken(_ token: String) -> SIDCaptureRequest {
+        lock.sidLocked { self.token = token }
         return self
     }
 
@@ -114,7 +123,7 @@ public final class SIDCaptureRequest: @unchecked Sendable {
         let sdk = self.sdk
         let s = try CaptureSession(
             engine: sdk.engine(for: config.models),
-            options: config.options(),
+            options: config.options(captureToken: lock.sidLocked { token }),
             signals: SignalsAdapter(config.platformSignals, fallbackLocation: { sdk.lastLocation() }),
             listener: listeners.isEmpty ? nil : ListenerAdapter(listeners)
         )

@@ -42,6 +42,8 @@ public struct SIDConfig: @unchecked Sendable, CustomStringConvertible {
     public var lifetimeSeconds: Int
     /// Replay only: fixed challenges instead of a random draw. The server sees `test_mode`.
     public var fixedChallenges: [ChallengeKind]?
+    /// Seal JPEG face crops (the template frame, each challenge's frames) for the server to re-check.
+    public var evidenceFrames: Bool
 
     public init(
         serverPublicKey: String,
@@ -58,7 +60,8 @@ public struct SIDConfig: @unchecked Sendable, CustomStringConvertible {
         frameSource: (() throws -> SIDFrameSource)? = nil,
         callbackQueue: DispatchQueue? = nil,
         lifetimeSeconds: Int = 600,
-        fixedChallenges: [ChallengeKind]? = nil
+        fixedChallenges: [ChallengeKind]? = nil,
+        evidenceFrames: Bool = true
     ) {
         self.serverPublicKey = serverPublicKey
         self.models = models
@@ -75,6 +78,7 @@ public struct SIDConfig: @unchecked Sendable, CustomStringConvertible {
         self.callbackQueue = callbackQueue
         self.lifetimeSeconds = lifetimeSeconds
         self.fixedChallenges = fixedChallenges
+        self.evidenceFrames = evidenceFrames
     }
 
     /// The key id only: the configuration may be logged.
@@ -89,12 +93,12 @@ public struct SIDConfig: @unchecked Sendable, CustomStringConvertible {
     func validate() throws {
         func invalid(_ message: String) -> SIDError { SIDError(message: message, errorCode: SIDError.configInvalid) }
         guard serverPublicKey.hasPrefix("SIDPK1:") else { throw invalid("serverPublicKey must be an SIDPK1 key text") }
-        guard (1...10).contains(challengeCount) else { throw invalid("challengeCount must be 1...10") }
+        guard (1...8).contains(challengeCount) else { throw invalid("challengeCount must be 1...8") }
         guard challengeTimeoutMs > 0, overallTimeoutMs > 0 else { throw invalid("timeouts must be positive") }
         guard lifetimeSeconds > 0 else { throw invalid("lifetimeSeconds must be positive") }
     }
 
-    func options() -> CaptureOptions {
+    func options(captureToken: String? = nil) -> CaptureOptions {
         CaptureOptions(
             liveness: liveness,
             challengeCount: UInt32(challengeCount),
@@ -103,7 +107,9 @@ public struct SIDConfig: @unchecked Sendable, CustomStringConvertible {
             fixedChallenges: fixedChallenges,
             raspPolicy: raspPolicy,
             raspOverrides: raspOverrides.map { RaspOverride(threat: $0.key, action: $0.value) },
-            expectedSignatures: expectedSignatures
+            expectedSignatures: expectedSignatures,
+            captureToken: captureToken,
+            evidenceFrames: evidenceFrames
         )
     }
 }

@@ -118,6 +118,37 @@ final class SmartIdTests: XCTestCase {
         XCTAssertTrue(opened.payloadJson.contains("faceplugin/fr_liveness"), "the anti-spoof model is listed")
     }
 
+    /// Returns `att:` + the request hash it was asked for (hex).
+    private struct EchoAttestation: SIDPlatformSignals {
+        func attestationToken(requestHash: Data) throws -> String? {
+            "att:" + requestHash.map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
+    func testACaptureTokenAndTheAppsAttestationAreBoundIntoTheSealedCapture() throws {
+        // SIDCT1 token text built here from docs/payload-format.md: nonce, expiry (LE), no challenges.
+        var raw = Data(repeating: 0x5a, count: 16)
+        withUnsafeBytes(of: UInt64(Date().timeIntervalSince1970 + 300).littleEndian) { raw.append(contentsOf: $0) }
+        raw.append(0)
+        let b64 = raw.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        let out = Outcome()
+        SID.shared.configure(config(signals: EchoAttestation()))
+            .captureBiometric(frames: try recording())
+            .captureToken("SIDCT1:" + b64)
+            .onSuccess(success: { t, p in out.record { out.template = t; out.payload = p } })
+            .onFailure(failure: { m, c in out.record { out.message = m; out.code = c } })
+            .start()
+        XCTAssertEqual(out.done.wait(timeout: .now() + 180), .success)
+        XCTAssertNil(out.code, "no failure: \(out.message ?? "")")
+        let opened = try testingOpenCapture(
+            privateText: serverKey.privateText, template: try XCTUnwrap(out.template), payload: try XCTUnwrap(out.payload))
+        XCTAssertEqual(opened.tokenNonce, String(repeating: "5a", count: 16))
+        XCTAssertTrue(opened.payloadJson.contains("\"att:\(opened.attestationRequestHash)\""), "attested for this capture")
+        XCTAssertEqual(opened.evidenceFrames, 4, "template frame + neutral/action/return of the blink")
+    }
+
     // (a)
     func testRecordedCaptureSucceedsAndTheServerOpensIt() throws {
         let steps = Seen<Step>()

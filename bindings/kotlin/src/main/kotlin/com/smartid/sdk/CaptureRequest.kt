@@ -21,6 +21,8 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
     private var guidance: ((Guidance) -> Unit)? = null
     @Volatile
     private var frames: FrameSource? = null
+    @Volatile
+    private var token: String? = null
     private val started = AtomicBoolean(false)
     private val cancelled = AtomicBoolean(false)
 
@@ -36,6 +38,12 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
 
     /** Frames from this source instead of the configured one (recordings, custom cameras). */
     fun frames(source: FrameSource) = apply { frames = source }
+
+    /**
+     * The capture token the bank's backend got from the server (`POST /api/kyc/session`) for this
+     * capture: the server's challenges are asked, and the capture is accepted once, for that user.
+     */
+    fun captureToken(token: String) = apply { this.token = token }
 
     /** Both outcomes as one callback (used by the coroutine form). */
     internal fun onComplete(block: (Result<SealedCapture>) -> Unit) = apply { complete = block }
@@ -81,7 +89,7 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
         val listeners = listOfNotNull(config.guidanceListener, guidance)
         val s = com.smartid.ffi.CaptureSession(
             sdk.engine(config),
-            config.options(),
+            config.options(token),
             SignalsAdapter(config.platformSignals),
             if (listeners.isEmpty()) null else ListenerAdapter { g -> notifyAll(listeners, g) },
         )

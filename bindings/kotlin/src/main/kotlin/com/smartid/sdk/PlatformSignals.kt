@@ -22,8 +22,12 @@ interface PlatformSignals {
     /** SHA-256 hex of the app's signing certificate. */
     fun appSignature(): String? = null
 
-    /** A Play Integrity token for the server. */
-    fun attestationToken(): String? = null
+    /**
+     * An attestation bound to this capture, asked once while sealing. Request a Play Integrity
+     * *classic* token with `nonce` = base64url (no padding) of [requestHash] and return `"pi:" + token`;
+     * the server decrypts and verifies it offline with the app's response keys (docs/payload-format.md).
+     */
+    fun attestationToken(requestHash: ByteArray): String? = null
 
     companion object {
         /** Knows nothing: the SDK's own checks only. */
@@ -40,7 +44,7 @@ internal class SignalsAdapter(private val s: PlatformSignals) : com.smartid.ffi.
     override fun vpnActive() = s.vpnActive()
     override fun proxy() = s.proxy()
     override fun appSignature() = s.appSignature()
-    override fun attestationToken() = s.attestationToken()
+    override fun attestationToken(requestHash: ByteArray) = s.attestationToken(requestHash)
 }
 
 /** A Kotlin lambda as the generated listener interface. */

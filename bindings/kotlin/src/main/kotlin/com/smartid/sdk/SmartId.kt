@@ -24,7 +24,7 @@ class SmartId private constructor() {
     /** Sets the configuration; a later call replaces it (and reloads the models if they changed). */
     fun configure(config: SmartIdConfig): SmartId {
         require(config.serverPublicKey.startsWith("SIDPK1:")) { "serverPublicKey must be an SIDPK1 key text" }
-        require(config.challengeCount in 1..10) { "challengeCount must be 1..10" }
+        require(config.challengeCount in 1..8) { "challengeCount must be 1..8" }
         require(config.challengeTimeoutMs > 0 && config.overallTimeoutMs > 0) { "timeouts must be positive" }
         require(config.lifetimeSeconds in 1..86_400) { "lifetimeSeconds must be 1..86400" }
         this.config = config

@@ -45,8 +45,10 @@ data class SmartIdConfig(
     val lifetimeSeconds: Long = 600,
     /** Replay only: fixed challenges instead of a random draw. The server sees `test_mode`. */
     val fixedChallenges: List<ChallengeKind>? = null,
+    /** Seal JPEG face crops (the template frame, each challenge's frames) for the server to re-check. */
+    val evidenceFrames: Boolean = true,
 ) {
-    internal fun options() = com.smartid.ffi.CaptureOptions(
+    internal fun options(captureToken: String? = null) = com.smartid.ffi.CaptureOptions(
         liveness = liveness,
         challengeCount = challengeCount.toUInt(),
         challengeTimeoutMs = challengeTimeoutMs.toULong(),
@@ -55,6 +57,8 @@ data class SmartIdConfig(
         raspPolicy = raspPolicy,
         raspOverrides = raspOverrides.map { (t, a) -> com.smartid.ffi.RaspOverride(t, a) },
         expectedSignatures = expectedSignatures,
+        captureToken = captureToken,
+        evidenceFrames = evidenceFrames,
     )
 
     override fun toString() = "SmartIdConfig(key=${serverPublicKey.split(':').getOrNull(1)}, liveness=$liveness)"

@@ -90,6 +90,32 @@ class SmartIdTest {
     }
 
     @Test
+    fun `a capture token and the app's attestation are bound into the sealed capture`() {
+        // SIDCT1 token text built here from docs/payload-format.md: nonce, expiry (LE), no challenges.
+        val raw = java.nio.ByteBuffer.allocate(25).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+            .put(ByteArray(16) { 0x5a }).putLong(System.currentTimeMillis() / 1000 + 300).put(0).array()
+        val token = "SIDCT1:" + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(raw)
+        val signals = object : PlatformSignals {
+            override fun attestationToken(requestHash: ByteArray) =
+                "att:" + requestHash.joinToString("") { "%02x".format(it) }
+        }
+        val out = Outcome()
+        SmartId.getInstance().configure(config(signals = signals))
+            .captureBiometric(null)
+            .captureToken(token)
+            .frames(RecordedFrames.folder(carphone))
+            .onSuccess { t, p -> out.template = t; out.payload = p; out.done.countDown() }
+            .onFailure { m, c -> out.message = m; out.code = c; out.done.countDown() }
+            .start()
+        assertTrue(out.done.await(180, TimeUnit.SECONDS))
+        assertEquals(null, out.code, "no failure: ${out.message}")
+        val opened = com.smartid.ffi.testingOpenCapture(serverKey.privateText, out.template!!, out.payload!!)
+        assertEquals("5a".repeat(16), opened.tokenNonce)
+        assertTrue(opened.payloadJson.contains("\"att:${opened.attestationRequestHash}\""), "attested for this capture")
+        assertEquals(4u, opened.evidenceFrames, "template frame + neutral/action/return of the blink")
+    }
+
+    @Test
     fun `the anti-spoof model set, chosen by its manifest file, measures passive liveness`() {
         val antispoof = config().copy(models = Models.Folder(File(repo, "models/manifest-antispoof.toml")))
         val out = capture(antispoof)
