@@ -75,11 +75,14 @@ fn check(value: &str, name: &'static str) -> Result<(), SmileError> {
     Ok(())
 }
 
-/// The job's `info.json` and its images (file name, JPEG bytes), selfie first.
+/// A file of the zip: its name and JPEG bytes.
+pub type JobImage = (String, Vec<u8>);
+
+/// The job's `info.json` and its images, selfie first.
 pub fn job_files(
     opened: &CaptureOpened,
     job: &SmileJob,
-) -> Result<(Value, Vec<(String, Vec<u8>)>), SmileError> {
+) -> Result<(Value, Vec<JobImage>), SmileError> {
     for (v, n) in [
         (&job.partner_id, "partner_id"),
         (&job.user_id, "user_id"),
