@@ -7,14 +7,20 @@ secs="${1:-60}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # cargo-fuzz needs nightly flags (-Zsanitizer); RUSTC_BOOTSTRAP lets the stable toolchain accept them.
 export RUSTC_BOOTSTRAP=1
-# Seed the opening target with the real test vector so it starts from a valid pair.
-mkdir -p fuzz/corpus/open
+# Seed the targets with real inputs so they start from valid ones: the sealed test vector, its payload
+# JSON (behind the sealed_payload target's 9-byte header), a capture token, the real App Attest object.
+mkdir -p fuzz/corpus/open fuzz/corpus/sealed_payload fuzz/corpus/parsers fuzz/corpus/attestation
 python3 - <<'PY'
-import json
-v = json.load(open("docs/test-vectors/capture-v2.json"))
+import json, struct
+v = json.load(open("docs/test-vectors/capture-v3.json"))
 open("fuzz/corpus/open/vector", "wb").write(v["sealed_template"].encode() + b"\0" + v["sealed_payload"].encode())
+p = dict(v["payload_plain"], session_id="11" * 16, capture_token="5a" * 16)
+open("fuzz/corpus/sealed_payload/vector", "wb").write(b"\1" + struct.pack("<Q", v["now"]) + json.dumps(p).encode())
+open("fuzz/corpus/parsers/token", "w").write("SIDCT1:WlpaWlpaWlpaWlpaWlpaWgDAn2YAAAAAAgEF")
+att = open("server/testdata/app_attest/attestation.b64").read().strip()
+open("fuzz/corpus/attestation/app_attest", "w").write(att + ":" + "AAAA")
 PY
-for target in open parsers frame rasp_files; do
+for target in open sealed_payload parsers frame rasp_files attestation; do
   echo "== fuzz $target for ${secs}s"
   cargo fuzz run "$target" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 4
 done

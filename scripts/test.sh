@@ -50,6 +50,20 @@ toolchain() {
   fi
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
   rustup target add aarch64-linux-android aarch64-apple-ios >/dev/null
+  prune_stale_test_binaries
+}
+
+# Every change relinks the test binaries (hundreds of MB each with tract's debug info) under a new
+# hash, and the old ones stay: in a shared target dir they filled a 250 GB disk. Keep the newest of each.
+prune_stale_test_binaries() {
+  local deps="$target/debug/deps"
+  [ -d "$deps" ] || return 0
+  find "$deps" -maxdepth 1 -type f -perm -u+x ! -name '*.*' -printf '%T@ %s %f\n' \
+    | sort -rn | awk -v d="$deps" '
+        { name = $3; sub(/-[0-9a-f]+$/, "", name) }
+        seen[name]++ { print d "/" $3; freed += $2 }
+        END { printf "pruned stale test binaries: %.1f GB\n", freed / 1e9 > "/dev/stderr" }' \
+    | xargs -r rm -f
 }
 
 # Every host build selects the same packages, targets and features: cargo unifies features per

@@ -13,7 +13,7 @@ use smartid_core::rasp::{
 use smartid_core::{CaptureConfig, CaptureResult, CaptureSession, Engine, Step};
 
 use crate::AnyResult;
-use crate::frames::load_frames;
+use crate::frames::stream_frames;
 use crate::keys::now_unix;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -168,15 +168,15 @@ pub fn replay(
     fps: f64,
     quiet: bool,
 ) -> AnyResult<smartid_core::Result<CaptureResult>> {
-    replay_frames(engine, cfg, checks, &load_frames(input)?, fps, quiet)
+    replay_frames(engine, cfg, checks, stream_frames(input)?, fps, quiet)
 }
 
-/// Runs a session over frames already loaded.
+/// Runs a session over frames, read as they are needed (a recording is never decoded whole).
 pub fn replay_frames(
     engine: Arc<Engine>,
     cfg: CaptureConfig,
     checks: Arc<EnvironmentChecks>,
-    frames: &[(String, smartid_core::RgbImage)],
+    frames: impl IntoIterator<Item = AnyResult<(String, smartid_core::RgbImage)>>,
     fps: f64,
     quiet: bool,
 ) -> AnyResult<smartid_core::Result<CaptureResult>> {
@@ -193,9 +193,10 @@ pub fn replay_frames(
         );
     }
     let mut last = None;
-    for (i, (name, img)) in frames.iter().enumerate() {
+    for (i, frame) in frames.into_iter().enumerate() {
+        let (name, img) = frame?;
         let t = (i as f64 * 1000.0 / fps) as u64;
-        let g = session.push_rgb(img, t)?;
+        let g = session.push_rgb(&img, t)?;
         let changed = last
             .as_ref()
             .is_none_or(|l: &smartid_core::Guidance| l.step != g.step || l.prompt != g.prompt);

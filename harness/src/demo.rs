@@ -135,6 +135,7 @@ pub fn demo(models: &Path) -> AnyResult {
             ..CaptureConfig::default()
         };
         let frames = frames.get(skip..).ok_or("recording too short")?;
+        let frames = frames.iter().map(|(n, f)| Ok((n.clone(), f.clone())));
         let mut result = replay_frames(engine.clone(), cfg, session_checks(), frames, 29.97, true)?
             .map_err(|e| format!("capture failed ({}): {e}", e.code().as_u16()))?;
         print_evidence(result.evidence(), "   ");

@@ -1,10 +1,9 @@
 //! Recorded input: single images, folders of PNG/JPEG frames (sorted by name), and Y4M video.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use smartid_core::RgbImage;
-use smartid_core::y4m::{parse_y4m, write_y4m};
+use smartid_core::y4m::{Y4mReader, write_y4m};
 
 use crate::AnyResult;
 
@@ -16,8 +15,17 @@ pub fn load_image(path: &Path) -> AnyResult<RgbImage> {
     Ok(RgbImage::from_raw(w, h, img.into_raw())?)
 }
 
-/// Named frames from an image, a folder of images or a .y4m file.
+/// Named frames from an image, a folder of images or a .y4m file, all in memory (analysis commands).
 pub fn load_frames(input: &Path) -> AnyResult<Vec<(String, RgbImage)>> {
+    stream_frames(input)?.collect()
+}
+
+/// A frame, named for the log, or why it could not be read.
+pub type NamedFrame = AnyResult<(String, RgbImage)>;
+
+/// The same frames, read one at a time as the session asks for them: a folder decodes one image per
+/// frame, a .y4m file reads one frame's bytes (a 60 s recording never sits in memory whole).
+pub fn stream_frames(input: &Path) -> AnyResult<Box<dyn Iterator<Item = NamedFrame>>> {
     if input.is_dir() {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(input)?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -35,20 +43,25 @@ pub fn load_frames(input: &Path) -> AnyResult<Vec<(String, RgbImage)>> {
         if paths.is_empty() {
             return Err(format!("{}: no PNG or JPEG frames", input.display()).into());
         }
-        paths
-            .iter()
-            .map(|p| Ok((file_name(p), load_image(p)?)))
-            .collect()
+        Ok(Box::new(
+            paths
+                .into_iter()
+                .map(|p| Ok((file_name(&p), load_image(&p)?))),
+        ))
     } else if input.extension().and_then(|e| e.to_str()) == Some("y4m") {
-        let mut data = Vec::new();
-        std::fs::File::open(input)?.read_to_end(&mut data)?;
-        Ok(parse_y4m(&data)?
-            .into_iter()
+        let file = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let reader = Y4mReader::new(std::io::BufReader::new(file))?;
+        let mut frames = reader
             .enumerate()
-            .map(|(i, f)| (format!("frame {i}"), f))
-            .collect())
+            .map(|(i, f)| Ok((format!("frame {i}"), f?)))
+            .peekable();
+        if frames.peek().is_none() {
+            return Err(format!("{}: y4m: no frames", input.display()).into());
+        }
+        Ok(Box::new(frames))
     } else {
-        Ok(vec![(file_name(input), load_image(input)?)])
+        let one = (file_name(input), load_image(input)?);
+        Ok(Box::new(std::iter::once(Ok(one))))
     }
 }
 

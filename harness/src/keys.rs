@@ -7,12 +7,21 @@ use smartid_core::seal::{KeyPair, OpenPolicy, ServerKeyring, open_capture};
 
 use crate::AnyResult;
 
+/// Writes `<out>.pk` and `<out>.sk`. Refuses to replace anything at either path (a key, or a symlink
+/// an attacker planted); the private key is written 0600 to a new temporary file in the same folder,
+/// synced, then linked into place (which fails rather than overwrite), so no other user ever sees a
+/// readable or half-written key.
 pub fn keygen(key_id: &str, out: &Path) -> AnyResult {
     let pair = KeyPair::generate(key_id)?;
     let pk_path = out.with_extension("pk");
     let sk_path = out.with_extension("sk");
-    std::fs::write(&pk_path, pair.public().to_text() + "\n")?;
+    for p in [&pk_path, &sk_path] {
+        if p.symlink_metadata().is_ok() {
+            return Err(format!("{} exists: refusing to overwrite it", p.display()).into());
+        }
+    }
     write_private(&sk_path, &pair.private_text())?;
+    write_new(&pk_path, (pair.public().to_text() + "\n").as_bytes())?;
     println!("public key  (put in the app config): {}", pk_path.display());
     println!(
         "private key (server only, mode 0600): {}",
@@ -21,31 +30,70 @@ pub fn keygen(key_id: &str, out: &Path) -> AnyResult {
     Ok(())
 }
 
+/// A new file (never an existing one, never through a symlink).
+fn write_new(path: &Path, bytes: &[u8]) -> AnyResult {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
 #[cfg(unix)]
 fn write_private(path: &Path, text: &str) -> AnyResult {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(text.as_bytes())?;
-    f.write_all(b"\n")?;
-    Ok(())
+    let mut suffix = [0u8; 8];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut suffix);
+    let tmp = path.with_extension(format!("sk.tmp-{}", hex::encode(suffix)));
+    let written = (|| -> AnyResult {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        // link(2) fails if anything (a file, a symlink) is at the destination: never an overwrite.
+        std::fs::hard_link(&tmp, path)
+            .map_err(|e| format!("{}: {e} (refusing to overwrite it)", path.display()))?;
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    written
 }
 
 #[cfg(not(unix))]
 fn write_private(path: &Path, text: &str) -> AnyResult {
-    Ok(std::fs::write(path, format!("{text}\n"))?)
+    let mut line = zeroize::Zeroizing::new(String::with_capacity(text.len() + 1));
+    line.push_str(text);
+    line.push('\n');
+    write_new(path, line.as_bytes())
 }
 
+/// A sealed string given inline or as `@file`; a file is read only up to the largest sealed text
+/// the opener accepts (the opener refuses anything longer anyway).
 fn arg_text(s: &str) -> AnyResult<String> {
-    match s.strip_prefix('@') {
-        Some(path) => Ok(std::fs::read_to_string(path)?.trim().to_string()),
-        None => Ok(s.trim().to_string()),
+    use std::io::Read;
+    let Some(path) = s.strip_prefix('@') else {
+        return Ok(s.trim().to_string());
+    };
+    let limit = smartid_core::seal::envelope::MAX_PAYLOAD_TEXT as u64 + 2;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(|e| format!("{path}: {e}"))?
+        .take(limit + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{path}: {e}"))?;
+    if text.len() as u64 > limit {
+        return Err(format!("{path}: larger than a sealed capture can be").into());
     }
+    Ok(text.trim().to_string())
 }
 
 pub fn now_unix() -> u64 {

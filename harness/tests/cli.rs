@@ -64,7 +64,19 @@ fn demo_runs_on_built_in_defaults() {
             .unwrap_or("")
             .to_string()
     };
-    assert!(line("enroll capture 1").contains(" 200   200  OK"), "{t}");
+    // Enrolled with its token and evidence frames verified by the server.
+    assert!(
+        line("enroll capture 1")
+            .contains(" 200   200  enrolled; token verified, evidence passed true (4 frames"),
+        "{t}"
+    );
+    // A script's swap: capture 2's genuine frames sealed with another face's template.
+    assert!(
+        line("another face's template")
+            .contains("407  Template validation failed (reverification_failed)")
+            && line("another face's template").contains("template_not_from_frame"),
+        "{t}"
+    );
     assert!(
         line("authenticate with capture 2").contains("authenticated true"),
         "{t}"
@@ -161,6 +173,59 @@ fn capture_seal_and_open_through_the_cli() {
     ]);
     assert!(!refused.status.success());
     assert!(text(&refused).contains("refused (407): decryption failed"));
+
+    // keygen never replaces a key, nor writes through a symlink planted where a key would go.
+    let sk_before = std::fs::read(dir.join("server.sk")).unwrap();
+    let again = smartid(&[
+        "keygen",
+        "--key-id",
+        "cli-test",
+        "--out",
+        key.to_str().unwrap(),
+    ]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again).contains("refusing to overwrite"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(std::fs::read(dir.join("server.sk")).unwrap(), sk_before);
+    #[cfg(unix)]
+    {
+        let target = dir.join("victim.txt");
+        std::fs::write(&target, "not a key\n").unwrap();
+        let planted = dir.join("planted");
+        std::os::unix::fs::symlink(&target, planted.with_extension("sk")).unwrap();
+        let o = smartid(&[
+            "keygen",
+            "--key-id",
+            "k2",
+            "--out",
+            planted.to_str().unwrap(),
+        ]);
+        assert!(!o.status.success());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "not a key\n");
+        assert!(
+            !planted.with_extension("pk").exists(),
+            "nothing half-written"
+        );
+    }
+    // An @file larger than any sealed capture is refused before it is read whole.
+    let big = dir.join("big.txt");
+    std::fs::write(&big, vec![b'A'; 1_200_000]).unwrap();
+    let o = smartid(&[
+        "open",
+        "--key",
+        dir.join("server.sk").to_str().unwrap(),
+        &format!("@{}", big.display()),
+        &p,
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("larger than a sealed capture"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]

@@ -163,6 +163,18 @@ pub async fn serve(
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
     let accepted = accepted_model(&config.models)?;
+    if !config.attestation.configured()
+        && let Some(c) = config
+            .channels
+            .all()
+            .iter()
+            .find(|c| c.policy.attestation == channels::AttestationPolicy::Require)
+    {
+        return Err(ServerError::Config(format!(
+            "channel '{}' requires attestation, but no verifier is configured (--attestation)",
+            c.id
+        )));
+    }
     let store = Store::open(&config.database, config.max_db_connections).await?;
     let data_keys = Arc::new(config.data_keys);
     let photos = config

@@ -64,6 +64,9 @@ enum Cmd {
         /// Database connections.
         #[arg(long, env = "SMARTID_DB_CONNECTIONS", default_value_t = 8)]
         db_connections: u32,
+        /// Device attestation settings (TOML: [play_integrity], [app_attest]; docs/server.md).
+        #[arg(long, env = "SMARTID_ATTESTATION")]
+        attestation: Option<PathBuf>,
     },
     /// Create a server key pair, a data key and a channel with one API key in a new folder.
     Init {
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
             max_lifetime,
             max_body,
             db_connections,
+            attestation,
         } => (|| -> AnyResult {
             let mut config = ServerConfig::new(
                 &storage.database,
@@ -130,6 +134,12 @@ fn main() -> ExitCode {
             };
             config.max_body_bytes = max_body;
             config.max_db_connections = db_connections;
+            if let Some(path) = attestation {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                config.attestation =
+                    std::sync::Arc::new(smartid_server::attestation::Verifiers::from_toml(&text)?);
+            }
             runtime()?.block_on(smartid_server::serve(
                 config,
                 smartid_server::shutdown_signal(),

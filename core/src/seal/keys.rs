@@ -146,9 +146,22 @@ impl KeyPair {
     }
 
     /// The private key as text, for the server's secret store. Zeroized when dropped.
+    /// The `SIDSK1:` text. Every buffer that holds key material (the raw bytes, the base64, the
+    /// text) is zeroized: the text is built at its final capacity, so it never reallocates and leaves
+    /// a copy behind.
     pub fn private_text(&self) -> Zeroizing<String> {
         let bytes = Zeroizing::new(self.sk.to_bytes().to_vec());
-        Zeroizing::new(format!("{SK_PREFIX}:{}:{}", self.kid, B64.encode(&*bytes)))
+        let mut encoded = Zeroizing::new(String::with_capacity(44));
+        B64.encode_string(&*bytes, &mut encoded);
+        let mut text = Zeroizing::new(String::with_capacity(
+            SK_PREFIX.len() + self.kid.len() + encoded.len() + 2,
+        ));
+        text.push_str(SK_PREFIX);
+        text.push(':');
+        text.push_str(&self.kid);
+        text.push(':');
+        text.push_str(&encoded);
+        text
     }
 
     pub fn public(&self) -> PublicKey {

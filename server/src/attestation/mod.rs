@@ -123,6 +123,12 @@ pub trait AttestationVerifier: Send + Sync {
         request_hash: &[u8; 32],
         now_unix: u64,
     ) -> Result<Attested, AttestationError>;
+
+    /// Whether any attestation can be verified at all (a server whose channels require attestation
+    /// refuses to start without one).
+    fn configured(&self) -> bool {
+        true
+    }
 }
 
 /// Routes a token to the verifier for its prefix; a kind without a configured verifier is [`AttestationError::WrongKind`].
@@ -133,6 +139,10 @@ pub struct Verifiers {
 }
 
 impl AttestationVerifier for Verifiers {
+    fn configured(&self) -> bool {
+        self.any()
+    }
+
     fn verify(
         &self,
         token: &str,
