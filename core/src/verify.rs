@@ -6,8 +6,8 @@
 //!   live by the device's own rule;
 //! - the template frame, re-embedded here, gives the sealed template (a template swapped for someone
 //!   else's fails);
-//! - every frame shows the template's person (the action frames of turns and look-ups excepted: the
-//!   embedder is not made for a turned head);
+//! - every frame shows the template's person (the action frames of turns and look-ups against a looser
+//!   threshold: the embedder is not made for a turned head), and no two frames are the same picture;
 //! - each passed challenge has its neutral, action and return frames, in order, at the frames the
 //!   payload names, and they show the claimed movement (eyes closed against the open frames, yaw or
 //!   pitch reached and left, the mouth widened).
@@ -25,8 +25,8 @@ use crate::liveness::passive::PassiveLiveness;
 use crate::seal::{EvidenceFrame, FrameRole, Payload, Template};
 use crate::vision::{Engine, FaceAnalysis};
 
-/// Largest evidence image accepted for decoding, per side.
-const MAX_SIDE: u32 = 2048;
+/// Largest evidence image accepted for decoding, per side (the SDK's crops are at most 1024).
+const MAX_SIDE: u32 = 1024;
 
 /// How strict the re-verification is. Defaults mirror the device's challenge thresholds, with a
 /// tolerance for the JPEG and the smaller crop.
@@ -41,6 +41,9 @@ pub struct VerifyConfig {
     /// distance from the sealed template (Euclidean: distance ≤ fraction × threshold; cosine:
     /// 1 − similarity ≤ fraction × (1 − threshold)).
     pub template_fraction: f32,
+    /// The action frames of turns and look-ups must show the template's person within this multiple
+    /// of the match threshold's distance (a turned head embeds further from a frontal one).
+    pub turned_factor: f32,
     /// Require frames at all (a capture without evidence fails with `no_evidence`).
     pub require_evidence: bool,
 }
@@ -52,6 +55,7 @@ impl Default for VerifyConfig {
             movement_tolerance: 0.8,
             neutral_slack: 5.0,
             template_fraction: 0.5,
+            turned_factor: 1.2,
             require_evidence: true,
         }
     }
@@ -79,6 +83,10 @@ pub enum VerifyReason {
     DifferentPerson,
     /// A challenge's frames do not show its movement.
     MovementNotShown,
+    /// Two frames are the same picture (a still sent for several moments).
+    RepeatedFrames,
+    /// Neither challenges nor an anti-spoof model: nothing in the frames shows a live person.
+    LivenessNotVerified,
 }
 
 impl VerifyReason {
@@ -93,6 +101,8 @@ impl VerifyReason {
             Self::TemplateNotFromFrame => "template_not_from_frame",
             Self::DifferentPerson => "different_person",
             Self::MovementNotShown => "movement_not_shown",
+            Self::RepeatedFrames => "repeated_frames",
+            Self::LivenessNotVerified => "liveness_not_verified",
         }
     }
 }
@@ -158,6 +168,19 @@ pub fn reverify(
         return Ok(verdict(reasons, 0, antispoof));
     }
     check_structure(payload, &mut reasons);
+    for (i, f) in frames.iter().enumerate() {
+        if frames[..i].iter().any(|g| g.jpeg == f.jpeg) {
+            reasons.push(VerifyReason::RepeatedFrames);
+            break;
+        }
+    }
+    if payload.liveness.challenges.is_empty() && !engine.has_antispoof() {
+        reasons.push(VerifyReason::LivenessNotVerified);
+    }
+    // A capture whose frames do not even fit together costs no model time.
+    if !reasons.is_empty() {
+        return Ok(verdict(reasons, frames.len(), antispoof));
+    }
 
     let mut seen = Vec::with_capacity(frames.len());
     for f in frames {
@@ -285,18 +308,24 @@ fn check_identity(
         crate::matching::Metric::Euclidean => threshold * cfg.template_fraction,
         crate::matching::Metric::Cosine => 1.0 - (1.0 - threshold) * cfg.template_fraction,
     };
+    // A turned head's own tolerance: a multiple of the match threshold's distance.
+    let turned = match metric {
+        crate::matching::Metric::Euclidean => threshold * cfg.turned_factor,
+        crate::matching::Metric::Cosine => 1.0 - (1.0 - threshold) * cfg.turned_factor,
+    };
     for s in seen {
-        let role = s.frame.role;
-        if is_turn_action(payload, s.frame) {
-            continue;
-        }
         let emb = engine.embed(&s.face)?;
         let score = metric.score(emb.values(), template.values());
-        if role == FrameRole::Template {
+        let limit = if is_turn_action(payload, s.frame) {
+            turned
+        } else {
+            threshold
+        };
+        if s.frame.role == FrameRole::Template {
             if !metric.is_match(score, strict) {
                 reasons.push(VerifyReason::TemplateNotFromFrame);
             }
-        } else if !metric.is_match(score, threshold) {
+        } else if !metric.is_match(score, limit) {
             reasons.push(VerifyReason::DifferentPerson);
         }
     }

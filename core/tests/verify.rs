@@ -20,13 +20,35 @@ fn t_ms(i: usize) -> u64 {
 
 /// A blink capture of the carphone recording, sealed and opened as the server does.
 fn genuine() -> CaptureOpened {
+    genuine_scaled(1)
+}
+
+/// The recording scaled up `k` times (bilinear), so the evidence crops are scaled down as on a
+/// phone's camera: at 3× the face is ~180 px, the template crop ~500 px → 480, the challenge crops
+/// → 256 (a ~90 px face).
+fn upscaled(i: usize, k: u32) -> RgbImage {
+    let f = carphone(i);
+    if k == 1 {
+        return f;
+    }
+    let buf = image::RgbImage::from_raw(f.width(), f.height(), f.as_bytes().to_vec()).unwrap();
+    let big = image::imageops::resize(
+        &buf,
+        f.width() * k,
+        f.height() * k,
+        image::imageops::FilterType::Triangle,
+    );
+    RgbImage::from_raw(big.width(), big.height(), big.into_raw()).unwrap()
+}
+
+fn genuine_scaled(k: u32) -> CaptureOpened {
     let cfg = CaptureConfig {
         fixed_challenges: Some(vec![ChallengeKind::Blink]),
         ..CaptureConfig::default()
     };
     let mut s = CaptureSession::new(engine(), cfg, desktop_checks()).unwrap();
     for i in 0..120 {
-        let g = s.push_rgb(&carphone(i), t_ms(i)).unwrap();
+        let g = s.push_rgb(&upscaled(i, k), t_ms(i)).unwrap();
         if matches!(g.step, Step::Done | Step::Failed) {
             break;
         }
@@ -44,23 +66,38 @@ fn genuine() -> CaptureOpened {
     .unwrap()
 }
 
-fn jpeg(img: &RgbImage) -> zeroize::Zeroizing<Vec<u8>> {
+fn jpeg(img: &RgbImage, quality: u8) -> zeroize::Zeroizing<Vec<u8>> {
     let buf =
         image::RgbImage::from_raw(img.width(), img.height(), img.as_bytes().to_vec()).unwrap();
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
         .encode_image(&buf)
         .unwrap();
     zeroize::Zeroizing::new(out)
 }
 
-/// The payload with every evidence frame's picture replaced by `pick(frame)`.
+/// The payload with every evidence frame's picture replaced by `pick(frame)`, each encoded at another
+/// JPEG quality, as an attacker would to make one picture look like several frames.
 fn repaint(p: &Payload, pick: impl Fn(&EvidenceFrame) -> RgbImage) -> Payload {
     let mut p = p.clone();
-    for f in &mut p.evidence {
-        f.jpeg = jpeg(&pick(f));
+    for (i, f) in p.evidence.iter_mut().enumerate() {
+        f.jpeg = jpeg(&pick(f), 90 - i as u8);
     }
     p
+}
+
+/// A still as the SDK would send it: its longer side at most 480 px (the decoder refuses over 1024).
+fn still_small(name: &str) -> RgbImage {
+    let img = still(name);
+    let buf =
+        image::RgbImage::from_raw(img.width(), img.height(), img.as_bytes().to_vec()).unwrap();
+    let k = 480.0 / img.width().max(img.height()) as f32;
+    let (w, h) = (
+        (img.width() as f32 * k) as u32,
+        (img.height() as f32 * k) as u32,
+    );
+    let small = image::imageops::resize(&buf, w, h, image::imageops::FilterType::Triangle);
+    RgbImage::from_raw(w, h, small.into_raw()).unwrap()
 }
 
 fn check(t: &Template, p: &Payload) -> Vec<VerifyReason> {
@@ -126,6 +163,35 @@ fn a_genuine_capture_reverifies_and_its_evidence_fits_the_budget() {
     );
 }
 
+/// At a phone's resolution the crops are scaled down (a ~90 px face in the challenge frames): a
+/// genuine capture must still pass.
+#[test]
+fn a_genuine_capture_at_three_times_the_resolution_reverifies() {
+    let o = genuine_scaled(3);
+    let p = &o.payload;
+    let sides: Vec<u32> = p
+        .evidence
+        .iter()
+        .map(|f| {
+            let img = decode_frame(&f.jpeg).unwrap();
+            img.width().max(img.height())
+        })
+        .collect();
+    assert_eq!(sides[0], 480, "the template crop is scaled to its maximum");
+    assert!(sides[1..].iter().all(|s| *s == 256), "{sides:?}");
+    let bytes: Vec<usize> = p.evidence.iter().map(|f| f.jpeg.len()).collect();
+    println!("evidence at 3x: sides {sides:?}, bytes {bytes:?}");
+    let v = reverify(&engine(), &o.template, p, &VerifyConfig::default()).unwrap();
+    assert!(v.passed, "{:?}", v.reasons);
+    let e = engine();
+    let face = e
+        .analyze(&decode_frame(&p.evidence[0].jpeg).unwrap(), false)
+        .unwrap();
+    let emb = e.embed(&face).unwrap();
+    let score = o.template.metric().score(emb.values(), o.template.values());
+    println!("template frame re-embedded at 3x: {score:.4}");
+}
+
 #[test]
 fn a_swapped_template_with_genuine_evidence_is_refused() {
     let o = genuine();
@@ -154,7 +220,18 @@ fn evidence_that_does_not_show_a_live_capture_is_refused() {
         through += reasons.is_empty() as u32;
     };
 
-    // A script seals the victim's real template frame for every role: a still photo, no blink.
+    // The same JPEG for every role: refused before any model runs.
+    let mut copies = p.clone();
+    let first = copies.evidence[0].jpeg.clone();
+    copies
+        .evidence
+        .iter_mut()
+        .for_each(|f| f.jpeg = first.clone());
+    let r = check(t, &copies);
+    assert_eq!(r, [VerifyReason::RepeatedFrames]);
+    tally(&r);
+    // A script seals the victim's real template frame for every role, re-encoded each time: a still
+    // photo, no blink.
     let still_frame = decode_frame(&p.evidence[0].jpeg).unwrap();
     let r = check(t, &repaint(p, |_| still_frame.clone()));
     assert!(r.contains(&VerifyReason::MovementNotShown), "{r:?}");
@@ -169,7 +246,7 @@ fn evidence_that_does_not_show_a_live_capture_is_refused() {
     assert!(r.contains(&VerifyReason::MovementNotShown), "{r:?}");
     tally(&r);
     // Someone else's photo as every frame, with the victim's template.
-    let r = check(t, &repaint(p, |_| still("obama")));
+    let r = check(t, &repaint(p, |_| still_small("obama")));
     assert!(
         r.contains(&VerifyReason::DifferentPerson)
             && r.contains(&VerifyReason::TemplateNotFromFrame),
@@ -213,6 +290,34 @@ fn evidence_that_does_not_show_a_live_capture_is_refused() {
     let r = check(t, &corrupt);
     assert!(r.contains(&VerifyReason::FrameUnreadable), "{r:?}");
     tally(&r);
+    // A turn "answered" by a stranger's head: the victim's frames around it, someone else as the
+    // action frame. Turned frames are held to the template's person too (a looser threshold).
+    let mut turn = p.clone();
+    turn.liveness.challenges[0].kind = ChallengeKind::TurnLeft;
+    turn.liveness.challenges_asked = vec![ChallengeKind::TurnLeft];
+    let turn = repaint(&turn, |f| {
+        if f.role == FrameRole::Action {
+            still_small("obama")
+        } else {
+            decode_frame(&f.jpeg).unwrap()
+        }
+    });
+    let r = check(t, &turn);
+    assert!(r.contains(&VerifyReason::DifferentPerson), "{r:?}");
+    tally(&r);
+    // Passive-only claims (no challenges) with the template frame alone: without an anti-spoof model
+    // nothing in one frame shows a live person.
+    let mut passive = p.clone();
+    passive.liveness.challenges.clear();
+    passive.liveness.challenges_asked.clear();
+    passive.evidence.truncate(1);
+    let r = check(t, &passive);
+    if engine().has_antispoof() {
+        assert!(!r.contains(&VerifyReason::LivenessNotVerified), "{r:?}");
+    } else {
+        assert_eq!(r, [VerifyReason::LivenessNotVerified]);
+        tally(&r);
+    }
     println!("forged evidence: {through} of {attempts} accepted");
     assert_eq!(through, 0);
 }

@@ -119,12 +119,14 @@ pub fn demo(models: &Path) -> AnyResult {
     let frames = load_frames(&recording)?;
     // The second capture starts half a second later in the recording: another session, another best
     // frame, the same person.
-    let mut capture = |n: u32,
-                       skip: usize|
+    // Each capture right after its token: issuing a token retires the user's earlier unused one.
+    let capture = |step_no: u32,
+                   n: u32,
+                   skip: usize,
+                   steps: &mut Vec<Step>|
      -> AnyResult<(SealedCapture, smartid_core::seal::Payload)> {
         println!(
-            "{}. the bank's backend asks for a capture token; capture {n} from the bundled recording ({}, from frame {skip}), challenge fixed to 'blink' for replay",
-            4 + n,
+            "{step_no}. the bank's backend asks for a capture token; capture {n} from the bundled recording ({}, from frame {skip}), challenge fixed to 'blink' for replay",
             recording.display()
         );
         let (status, body) = http.post("/api/kyc/session", &json!({ "User": user }))?;
@@ -151,11 +153,9 @@ pub fn demo(models: &Path) -> AnyResult {
         );
         Ok((sealed, result.payload(issued, 600)))
     };
-    let (first, _) = capture(1, 0)?;
-    let (second, second_payload) = capture(2, 15)?;
-
+    let (first, _) = capture(5, 1, 0, &mut steps)?;
     println!(
-        "7. the bank's backend calls the API (X-Api-Key: {}…)",
+        "6. the bank's backend enrolls it (X-Api-Key: {}…)",
         &api_key[..9]
     );
     let enroll_body = |c: &SealedCapture, overwrite: &str| json!({"User": user, "Template": c.template, "PayLoad": c.payload, "OverWrite": overwrite});
@@ -171,6 +171,9 @@ pub fn demo(models: &Path) -> AnyResult {
         v["Evidence"]["AntiSpoof"].as_str().unwrap_or("?")
     );
     steps.push(s);
+
+    let (second, second_payload) = capture(7, 2, 15, &mut steps)?;
+    println!("8. the bank's backend: a forgery, authentication, a replay, tampering, un-enroll");
 
     // What a script holding the public key can do: seal capture 2's genuine frames with someone
     // else's template. The server re-embeds the template frame and refuses it.

@@ -11,3 +11,5 @@ CREATE TABLE capture_tokens (
     used_at BIGINT
 );
 CREATE INDEX capture_tokens_expiry ON capture_tokens (expires_at);
+-- Issuing a token retires the user's earlier unused ones.
+CREATE INDEX capture_tokens_user ON capture_tokens (channel_id, user_id);

@@ -68,6 +68,15 @@ pub struct NewEnrollment<'a> {
     pub now: u64,
 }
 
+/// Using up a capture for authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumeOutcome {
+    Consumed,
+    Replayed,
+    /// Its token was used (or retired, or expired) by a concurrent request in the meantime.
+    TokenUsed,
+}
+
 /// A capture token as the server recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -319,8 +328,7 @@ impl Store {
         rows.iter().map(stored_template).collect()
     }
 
-    /// Marks a capture used (authentication), and its token if it has one, atomically; false if
-    /// either already was.
+    /// Marks a capture used (authentication), and its token if it has one, atomically.
     pub async fn consume_capture(
         &self,
         session_id: &str,
@@ -328,22 +336,24 @@ impl Store {
         expires_at: u64,
         token: Option<(&str, &str)>,
         now: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<ConsumeOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let fresh = mark_used(&mut *tx, session_id, channel, expires_at).await?
-            && match token {
-                Some((nonce, user)) => use_token(&mut *tx, nonce, channel, user, now).await?,
-                None => true,
-            };
-        if fresh {
-            tx.commit().await?;
-        } else {
+        if !mark_used(&mut *tx, session_id, channel, expires_at).await? {
             tx.rollback().await?;
+            return Ok(ConsumeOutcome::Replayed);
         }
-        Ok(fresh)
+        if let Some((nonce, user)) = token
+            && !use_token(&mut *tx, nonce, channel, user, now).await?
+        {
+            tx.rollback().await?;
+            return Ok(ConsumeOutcome::TokenUsed);
+        }
+        tx.commit().await?;
+        Ok(ConsumeOutcome::Consumed)
     }
 
-    /// Records a capture token issued for one user of a channel.
+    /// Records a capture token issued for one user of a channel, and retires that user's earlier
+    /// unused tokens (one live token per user: no stockpile of draws to pick the easiest from).
     pub async fn issue_token(
         &self,
         nonce: &str,
@@ -353,6 +363,16 @@ impl Store {
         issued_at: u64,
         expires_at: u64,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE capture_tokens SET used_at = $1 \
+             WHERE channel_id = $2 AND user_id = $3 AND used_at IS NULL",
+        )
+        .bind(to_i64(issued_at))
+        .bind(channel)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO capture_tokens \
              (nonce, channel_id, user_id, challenges, issued_at, expires_at) \
@@ -364,8 +384,9 @@ impl Store {
         .bind(challenges)
         .bind(to_i64(issued_at))
         .bind(to_i64(expires_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 

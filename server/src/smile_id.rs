@@ -75,8 +75,8 @@ fn check(value: &str, name: &'static str) -> Result<(), SmileError> {
     Ok(())
 }
 
-/// A file of the zip: its name and JPEG bytes.
-pub type JobImage = (String, Vec<u8>);
+/// A file of the zip: its name and JPEG bytes (a face: zeroized on drop).
+pub type JobImage = (String, zeroize::Zeroizing<Vec<u8>>);
 
 /// The job's `info.json` and its images, selfie first.
 pub fn job_files(
@@ -95,20 +95,22 @@ pub fn job_files(
         .iter()
         .find(|f| f.role == FrameRole::Template)
         .ok_or(SmileError::NoSelfie)?;
-    let liveness: Vec<_> = frames
+    // In capture order: by challenge, then neutral → action → return.
+    let mut liveness: Vec<_> = frames
         .iter()
         .filter(|f| f.role != FrameRole::Template)
-        .take(LIVENESS_IMAGES)
         .collect();
+    liveness.sort_by_key(|f| (f.challenge, f.frame, f.t_ms));
+    liveness.truncate(LIVENESS_IMAGES);
     if liveness.len() < LIVENESS_IMAGES {
         return Err(SmileError::TooFewLivenessImages(liveness.len()));
     }
-    let mut files = vec![("selfie.jpg".to_string(), selfie.jpeg.to_vec())];
+    let mut files = vec![("selfie.jpg".to_string(), selfie.jpeg.clone())];
     let mut images = vec![json!({ "image_type_id": 0, "image": "", "file_name": "selfie.jpg" })];
     for (i, f) in liveness.iter().enumerate() {
         let name = format!("liveness_{}.jpg", i + 1);
         images.push(json!({ "image_type_id": 4, "image": "", "file_name": name }));
-        files.push((name, f.jpeg.to_vec()));
+        files.push((name, f.jpeg.clone()));
     }
     let id_info = match (&job.id_info, job.job_type) {
         (Some(id), _) => {
@@ -157,9 +159,14 @@ pub fn job_files(
 }
 
 /// The zip to PUT to the upload URL Smile ID returns (`Content-Type: application/zip`).
-pub fn smartselfie_zip(opened: &CaptureOpened, job: &SmileJob) -> Result<Vec<u8>, SmileError> {
+pub fn smartselfie_zip(
+    opened: &CaptureOpened,
+    job: &SmileJob,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, SmileError> {
     let (info, files) = job_files(opened, job)?;
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    // Sized up front so the buffer holding the faces never reallocates (and leaves no copy behind).
+    let size: usize = files.iter().map(|(_, b)| b.len() + 256).sum::<usize>() + 64 * 1024;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::with_capacity(size)));
     let stored =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let info = serde_json::to_vec_pretty(&info).map_err(|_| SmileError::Zip)?;
@@ -171,5 +178,7 @@ pub fn smartselfie_zip(opened: &CaptureOpened, job: &SmileJob) -> Result<Vec<u8>
             .and_then(|()| zip.write_all(bytes).map_err(Into::into))
             .map_err(|_| SmileError::Zip)?;
     }
-    Ok(zip.finish().map_err(|_| SmileError::Zip)?.into_inner())
+    Ok(zeroize::Zeroizing::new(
+        zip.finish().map_err(|_| SmileError::Zip)?.into_inner(),
+    ))
 }

@@ -158,6 +158,15 @@ fn capture_tokens_are_used_once_by_their_user_before_expiry() {
         407,
     );
 
+    // Asking again retires the earlier token: draws cannot be stockpiled to pick the easiest.
+    let older = token(&a, "alice");
+    let _newer = token(&a, "alice");
+    attack(
+        &a.authenticate("alice", &forged_with(&pk, 7.5, &older)),
+        "capture_token_used",
+        407,
+    );
+
     // Expired (1 s lifetime): 426.
     std::thread::sleep(std::time::Duration::from_millis(2100));
     attack(
@@ -249,7 +258,7 @@ fn evidence_frames_are_reverified_with_the_servers_models() {
         f.jpeg = first.clone();
     }
     let photo = seal_capture(&pk, &open_template(&setup, &sealed), &still).unwrap();
-    attack(&c.enroll("alice", &photo, None), &["movement_not_shown"]);
+    attack(&c.enroll("alice", &photo, None), &["repeated_frames"]);
 
     // The genuine capture: accepted, with what the server verified.
     let ok = c.enroll("alice", &sealed, None);
@@ -287,7 +296,24 @@ fn attestation_by_policy() {
         attestation: AttestationPolicy::Report,
         ..policy()
     };
-    let setup = Setup::new(&[require, report]);
+    let mut setup = Setup::new(&[require, report]);
+    // A channel that requires attestation on a server that can verify none: refused at start.
+    let refused = smartid_server::RunningServer::start(setup.config());
+    assert!(
+        refused
+            .as_ref()
+            .err()
+            .is_some_and(|e| e.to_string().contains("requires attestation")),
+        "{:?}",
+        refused.err()
+    );
+    // With App Attest configured (and no Play Integrity verifier).
+    setup.attestation = Some(std::sync::Arc::new(
+        smartid_server::attestation::Verifiers::from_toml(
+            "[app_attest]\napp_id = \"ABCDE12345.com.bank.app\"\n",
+        )
+        .unwrap(),
+    ));
     let server = setup.start();
     let (c, r) = (server.client(0), server.client(1));
     let pk = setup.public();

@@ -48,8 +48,8 @@ pub trait PlatformSignals: Send + Sync {
     fn app_signature(&self) -> Option<String> {
         None
     }
-    /// A Play Integrity (standard request, `requestHash`) or App Attest (assertion, `clientDataHash`)
-    /// token for this request hash, passed sealed to the server. The hash binds the token to one
+    /// A Play Integrity (classic request, `nonce` = base64url of the hash) or App Attest (attestation
+    /// object, `clientDataHash` = the hash) token for this request hash, passed sealed to the server. The hash binds the token to one
     /// capture: SHA-256(capture token nonce | session id | SHA-256(sealed template)). Asked once, while
     /// sealing; a slow answer delays the result.
     fn attestation_token(&self, request_hash: &[u8; 32]) -> Option<String> {

@@ -8,6 +8,7 @@ use smartid_core::seal::Template;
 use super::{AppState, Caller, Reply, fields, verify};
 use crate::at_rest::RowBinding;
 use crate::codes::ApiCode;
+use crate::db::ConsumeOutcome;
 
 pub async fn run(s: &AppState, caller: &Caller, req: &Map<String, Value>) -> Reply {
     match authenticate(s, caller, req).await {
@@ -64,13 +65,22 @@ async fn authenticate(
     };
     let session_id = opened.session_id.to_hex();
     let token = checked.token.as_deref().map(|t| (t, user.as_str()));
-    let fresh = s
+    let outcome = s
         .store
         .consume_capture(&session_id, channel, opened.payload.expires_at, token, now)
         .await
         .map_err(|e| Reply::storage(&e))?;
-    if !fresh {
-        return Err(Reply::because(ApiCode::TemplateValidation, "replayed"));
+    match outcome {
+        ConsumeOutcome::Consumed => {}
+        ConsumeOutcome::Replayed => {
+            return Err(Reply::because(ApiCode::TemplateValidation, "replayed"));
+        }
+        ConsumeOutcome::TokenUsed => {
+            return Err(Reply::because(
+                ApiCode::TemplateValidation,
+                "capture_token_used",
+            ));
+        }
     }
     let a = &s.accepted;
     Ok(Reply::new(ApiCode::Ok)

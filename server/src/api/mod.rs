@@ -58,6 +58,8 @@ pub struct AppState {
     pub photos: Arc<dyn ReferencePhotoSource>,
     pub matcher: Arc<PhotoMatcher>,
     pub attestation: Arc<dyn crate::attestation::AttestationVerifier>,
+    /// Re-verifications running at once (one per core).
+    pub reverify_slots: tokio::sync::Semaphore,
     /// Enroll and unenroll of one channel run one at a time: the duplicates search, the commit and
     /// the index update then happen in one order (another channel is not held up).
     channel_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -88,6 +90,9 @@ impl AppState {
             photos,
             matcher,
             attestation,
+            reverify_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
             channel_locks: Mutex::new(HashMap::new()),
         }
     }

@@ -142,6 +142,8 @@ async fn capture_token(
             "capture_token_expired",
         ));
     }
+    // A capture that ran challenges must have run the token's; one that ran none (passive) is held
+    // to the channel's liveness policy instead, and its frames to the anti-spoof model.
     let asked: Vec<&str> = opened
         .payload
         .liveness
@@ -149,7 +151,8 @@ async fn capture_token(
         .iter()
         .map(|k| k.name())
         .collect();
-    if !record.challenges.is_empty() && record.challenges != asked.join(",") {
+    let ran_challenges = opened.payload.liveness.mode.active();
+    if ran_challenges && !record.challenges.is_empty() && record.challenges != asked.join(",") {
         return refuse("capture_token_challenges");
     }
     Ok(Some(nonce))
@@ -201,6 +204,13 @@ async fn evidence(s: &AppState, caller: &Caller, opened: &CaptureOpened) -> Resu
     let payload = opened.payload.clone();
     // A capture without frames fails verification (`no_evidence`) even when the policy only reports.
     let cfg = VerifyConfig::default();
+    // At most one re-verification per core at a time: the models are CPU-bound, and a queue of
+    // captures must not starve every other request.
+    let _slot = s
+        .reverify_slots
+        .acquire()
+        .await
+        .map_err(|_| Reply::because(ApiCode::Internal, "reverification"))?;
     let verdict = tokio::task::spawn_blocking(move || reverify(&engine, &template, &payload, &cfg))
         .await
         .map_err(|_| Reply::because(ApiCode::Internal, "reverification"))?

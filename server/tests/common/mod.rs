@@ -106,6 +106,7 @@ pub struct Setup {
     pub models: PathBuf,
     pub photos: Option<Arc<dyn ReferencePhotoSource>>,
     pub skew: u64,
+    pub attestation: Option<Arc<dyn smartid_server::attestation::AttestationVerifier>>,
 }
 
 /// A channel policy for synthetic captures (templates made up by the test, sealed by a script): they
@@ -149,6 +150,7 @@ impl Setup {
             models: models(),
             photos: None,
             skew: 300,
+            attestation: None,
         }
     }
 
@@ -157,6 +159,12 @@ impl Setup {
     }
 
     pub fn start(&self) -> TestServer {
+        let server = RunningServer::start(self.config()).expect("server starts");
+        self.serve(server)
+    }
+
+    /// The server's configuration as `start` uses it.
+    pub fn config(&self) -> ServerConfig {
         let ring =
             ServerKeyring::new().with(KeyPair::parse(&self.server_key.private_text()).unwrap());
         let mut config = ServerConfig::new(
@@ -170,7 +178,13 @@ impl Setup {
         config.photos = self.photos.clone();
         config.open_policy.skew_secs = self.skew;
         config.max_db_connections = 4;
-        let server = RunningServer::start(config).expect("server starts");
+        if let Some(a) = &self.attestation {
+            config.attestation = a.clone();
+        }
+        config
+    }
+
+    fn serve(&self, server: RunningServer) -> TestServer {
         let url = server.url();
         TestServer {
             clients: self
