@@ -100,6 +100,14 @@ fn still_small(name: &str) -> RgbImage {
     RgbImage::from_raw(w, h, small.into_raw()).unwrap()
 }
 
+/// The sealed template against the template frame re-embedded here, in the template's metric.
+fn template_frame_distance(o: &CaptureOpened) -> f32 {
+    let e = engine();
+    let frame = decode_frame(&o.payload.evidence[0].jpeg).unwrap();
+    let emb = e.embed(&e.analyze(&frame, false).unwrap()).unwrap();
+    o.template.metric().score(emb.values(), o.template.values())
+}
+
 fn check(t: &Template, p: &Payload) -> Vec<VerifyReason> {
     let v = reverify(&engine(), t, p, &VerifyConfig::default()).unwrap();
     assert_eq!(v.passed, v.reasons.is_empty());
@@ -151,11 +159,7 @@ fn a_genuine_capture_reverifies_and_its_evidence_fits_the_budget() {
 
     // How close the re-embedded template frame comes (printed for docs/payload-format.md).
     let e = engine();
-    let face = e
-        .analyze(&decode_frame(&p.evidence[0].jpeg).unwrap(), false)
-        .unwrap();
-    let emb = e.embed(&face).unwrap();
-    let score = o.template.metric().score(emb.values(), o.template.values());
+    let score = template_frame_distance(&o);
     println!(
         "template frame re-embedded: {:?} {score:.4} (match threshold {})",
         o.template.metric(),
@@ -183,12 +187,7 @@ fn a_genuine_capture_at_three_times_the_resolution_reverifies() {
     println!("evidence at 3x: sides {sides:?}, bytes {bytes:?}");
     let v = reverify(&engine(), &o.template, p, &VerifyConfig::default()).unwrap();
     assert!(v.passed, "{:?}", v.reasons);
-    let e = engine();
-    let face = e
-        .analyze(&decode_frame(&p.evidence[0].jpeg).unwrap(), false)
-        .unwrap();
-    let emb = e.embed(&face).unwrap();
-    let score = o.template.metric().score(emb.values(), o.template.values());
+    let score = template_frame_distance(&o);
     println!("template frame re-embedded at 3x: {score:.4}");
 }
 
