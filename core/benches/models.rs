@@ -94,6 +94,63 @@ fn models(c: &mut Criterion) {
     }
 }
 
+/// The server's re-verification of a genuine capture (template frame + a blink's three frames) next
+/// to what the device spends on one frame it embeds: the ratio is the server's cost per capture.
+fn verify(c: &mut Criterion) {
+    use smartid_core::liveness::active::ChallengeKind;
+    use smartid_core::verify::{VerifyConfig, reverify};
+    use smartid_core::{CaptureConfig, CaptureSession, Step};
+    for path in manifests() {
+        let engine = std::sync::Arc::new(Engine::from_manifest_file(&path).unwrap());
+        let set = engine.manifest().name.clone();
+        let cfg = CaptureConfig {
+            fixed_challenges: Some(vec![ChallengeKind::Blink]),
+            ..CaptureConfig::default()
+        };
+        let checks = std::sync::Arc::new(smartid_core::EnvironmentChecks::new(
+            std::sync::Arc::new(DesktopSignals),
+            RaspPolicy::desktop(),
+            RaspConfig::default(),
+        ));
+        let mut s = CaptureSession::new(engine.clone(), cfg, checks).unwrap();
+        for i in 0..120 {
+            let f = image::open(repo().join(format!("fixtures/faces/carphone/frame_{i:03}.png")))
+                .unwrap()
+                .to_rgb8();
+            let (w, h) = f.dimensions();
+            let g = s
+                .push_rgb(&RgbImage::from_raw(w, h, f.into_raw()).unwrap(), i * 33)
+                .unwrap();
+            if matches!(g.step, Step::Done | Step::Failed) {
+                break;
+            }
+        }
+        let r = s.finish().unwrap();
+        let payload = r.payload(1_790_000_000, 600);
+        let template = r.template().clone();
+        let img = frame();
+        let mut g = c.benchmark_group(format!("{set}/server"));
+        g.sample_size(10).measurement_time(Duration::from_secs(8));
+        g.bench_function("one frame: full analysis + embedding (reference)", |b| {
+            b.iter(|| black_box(engine.embed(&engine.analyze(&img, true).unwrap()).unwrap()))
+        });
+        g.bench_function(
+            format!(
+                "reverify a blink capture ({} frames)",
+                payload.evidence.len()
+            ),
+            |b| {
+                b.iter(|| {
+                    black_box(
+                        reverify(&engine, &template, &payload, &VerifyConfig::default()).unwrap(),
+                    )
+                })
+            },
+        );
+        g.finish();
+    }
+}
+
 fn rasp(c: &mut Criterion) {
     let mut g = c.benchmark_group("rasp");
     g.sample_size(50);
@@ -111,5 +168,5 @@ fn rasp(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, models, rasp);
+criterion_group!(benches, models, verify, rasp);
 criterion_main!(benches);
