@@ -548,3 +548,17 @@ fn untyped_payload_fields_are_refused() {
         OpenError::PayloadFormat
     );
 }
+
+/// Challenge times are on the camera's clock, whose origin is anything (Android's is the boot): a
+/// genuine capture's payload validates whatever the origin, and one whose times run backwards does not.
+#[test]
+fn challenge_times_on_any_clock_origin_validate() {
+    let mut p = payload(&[0x21; 16], NOW);
+    for c in &mut p.liveness.challenges {
+        c.started_ms += 9_000_000_000;
+        c.passed_ms += 9_000_000_000;
+    }
+    assert_eq!(p.validate(), Ok(()));
+    p.liveness.challenges[0].started_ms = p.liveness.challenges[0].passed_ms + 1;
+    assert_eq!(p.validate(), Err("liveness.challenges"));
+}

@@ -73,6 +73,18 @@ pub struct Finding {
     pub evidence: String,
 }
 
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn bounded(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
 impl Finding {
     pub fn new(
         threat: Threat,
@@ -80,11 +92,13 @@ impl Finding {
         check: &str,
         evidence: impl Into<String>,
     ) -> Self {
+        // Bounded, so a payload never carries more than an opener accepts (Payload::validate: 256 and
+        // 1024 bytes); evidence can come from the app (instrumentation names) or the system (paths).
         Self {
             threat,
             severity,
-            check: check.into(),
-            evidence: evidence.into(),
+            check: bounded(check.into(), 128),
+            evidence: bounded(evidence.into(), 512),
         }
     }
 }
@@ -479,5 +493,22 @@ fn run_checks(
         attestation: None,
         runs: Vec::new(),
         policy: Some(policy.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn findings_are_bounded_on_a_character_boundary() {
+        let f = super::Finding::new(
+            super::Threat::Hooking,
+            super::Severity::High,
+            "hooking.platform",
+            "é".repeat(400),
+        );
+        assert!(f.evidence.len() <= 512 && f.evidence.chars().all(|c| c == 'é'));
+        assert_eq!(f.evidence.chars().count(), 256);
     }
 }

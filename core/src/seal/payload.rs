@@ -312,19 +312,20 @@ impl Payload {
         {
             return Err("liveness.challenges");
         }
-        let mut last_frame = 0;
+        // Times are on the camera's clock (any origin): only their order is checked.
+        let (mut last_frame, mut last_ms) = (0, 0);
         for (c, asked) in l.challenges.iter().zip(&l.challenges_asked) {
             if c.kind != *asked
                 || c.action_frame > c.passed_frame
                 || c.passed_frame >= l.frames
                 || c.action_frame < last_frame
                 || c.started_ms > c.passed_ms
-                || c.passed_ms > l.duration_ms
+                || c.started_ms < last_ms
                 || !c.peak.is_finite()
             {
                 return Err("liveness.challenges");
             }
-            last_frame = c.passed_frame;
+            (last_frame, last_ms) = (c.passed_frame, c.passed_ms);
         }
         let passive_ok = match (&l.passive, l.mode.passive()) {
             (PassiveOutcome::Measured(p), true) => {
