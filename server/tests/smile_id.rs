@@ -35,6 +35,8 @@ fn opened(challenges: usize) -> CaptureOpened {
             let mut k = kind.clone();
             k.action_frame = 10 + 3 * c;
             k.passed_frame = 11 + 3 * c;
+            k.started_ms = 100 + 500 * c;
+            k.passed_ms = 400 + 500 * c;
             k
         })
         .collect();
