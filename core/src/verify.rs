@@ -27,6 +27,8 @@ use crate::vision::{Engine, FaceAnalysis};
 
 /// Largest evidence image accepted for decoding, per side (the SDK's crops are at most 1024).
 const MAX_SIDE: u32 = 1024;
+/// Smallest side accepted.
+const MIN_SIDE: u32 = 32;
 
 /// How strict the re-verification is. Defaults mirror the device's challenge thresholds, with a
 /// tolerance for the JPEG and the smaller crop.
@@ -137,6 +139,10 @@ pub fn decode_frame(jpeg: &[u8]) -> Result<RgbImage> {
     reader.limits(limits);
     let img = reader.decode().map_err(|_| bad())?.into_rgb8();
     let (w, h) = img.dimensions();
+    // The SDK's crops are at least 64 px a side; a sliver is no face.
+    if w < MIN_SIDE || h < MIN_SIDE {
+        return Err(bad());
+    }
     RgbImage::from_raw(w, h, img.into_raw()).map_err(|_| bad())
 }
 
@@ -193,10 +199,9 @@ pub fn reverify(
                 frame: f,
                 face: Box::new(face),
             }),
-            Err(Error::NoFace | Error::MultipleFaces { .. } | Error::PartialFace { .. }) => {
-                reasons.push(VerifyReason::FaceNotFound)
-            }
-            Err(e) => return Err(e),
+            // The models failing is the server's problem (500); anything else is the frame's.
+            Err(e @ Error::Inference { .. }) => return Err(e),
+            Err(_) => reasons.push(VerifyReason::FaceNotFound),
         }
     }
 
@@ -397,13 +402,19 @@ mod tests {
         assert!(decode_frame(b"not a jpeg").is_err());
         assert!(decode_frame(&[0xFF, 0xD8, 0xFF]).is_err());
         // A valid JPEG header announcing 65000 × 65000 pixels: refused before allocating.
-        let mut img = image::RgbImage::new(8, 8);
-        img.put_pixel(0, 0, image::Rgb([1, 2, 3]));
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
-            .encode_image(&img)
-            .unwrap();
-        assert_eq!(decode_frame(&jpeg).unwrap().width(), 8);
+        let encode = |side: u32| {
+            let mut img = image::RgbImage::new(side, side);
+            img.put_pixel(0, 0, image::Rgb([1, 2, 3]));
+            let mut jpeg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
+                .encode_image(&img)
+                .unwrap();
+            jpeg
+        };
+        // 8 × 8 is below the smallest side a frame may have; 64 × 64 decodes.
+        assert!(decode_frame(&encode(8)).is_err());
+        let mut jpeg = encode(64);
+        assert_eq!(decode_frame(&jpeg).unwrap().width(), 64);
         let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
         jpeg[sof + 5..sof + 9].copy_from_slice(&[0xFD, 0xE8, 0xFD, 0xE8]);
         assert!(decode_frame(&jpeg).is_err());
