@@ -412,26 +412,21 @@ impl Store {
         .transpose()
     }
 
-    /// Forgets tokens that expired before `before` (used or not: an expired token is refused anyway).
-    pub async fn purge_expired_tokens(&self, before: u64) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query("DELETE FROM capture_tokens WHERE expires_at < $1")
+    /// Forgets used captures and capture tokens (used or not) that expired before `before`: the
+    /// clock checks refuse them anyway. Rows removed.
+    pub async fn purge_expired(&self, before: u64) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        for sql in [
+            "DELETE FROM seen_sessions WHERE expires_at < $1",
+            "DELETE FROM capture_tokens WHERE expires_at < $1",
+        ] {
+            removed += sqlx::query(sql)
                 .bind(to_i64(before))
                 .execute(&self.pool)
                 .await?
-                .rows_affected(),
-        )
-    }
-
-    /// Forgets used captures once they have expired (an expired capture is refused anyway).
-    pub async fn purge_expired_sessions(&self, before: u64) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query("DELETE FROM seen_sessions WHERE expires_at < $1")
-                .bind(to_i64(before))
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
-        )
+                .rows_affected();
+        }
+        Ok(removed)
     }
 
     /// Replaces a template's ciphertext if it is still the one read (rotation; a concurrent
@@ -641,6 +636,43 @@ fn from_i64(v: i64) -> u64 {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+
+    /// Expired captures and tokens go; live ones stay (used or not).
+    #[test]
+    fn purge_removes_only_what_expired() {
+        let dir = std::env::temp_dir().join(format!("smartid-purge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("p.db");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let s = Store::open(&db.to_string_lossy(), 1).await.unwrap();
+            s.issue_token("old", "ch", "u1", "", 10, 100).await.unwrap();
+            s.issue_token("new", "ch", "u2", "", 10, 300).await.unwrap();
+            let t = (Some(("new", "u2")), 150);
+            assert_eq!(
+                s.consume_capture("s-old", "ch", 100, None, 50)
+                    .await
+                    .unwrap(),
+                ConsumeOutcome::Consumed
+            );
+            assert_eq!(
+                s.consume_capture("s-new", "ch", 300, t.0, t.1)
+                    .await
+                    .unwrap(),
+                ConsumeOutcome::Consumed
+            );
+            assert_eq!(s.purge_expired(200).await.unwrap(), 2);
+            assert!(s.token("old").await.unwrap().is_none());
+            assert!(s.token("new").await.unwrap().is_some_and(|r| r.used));
+            assert!(!s.session_seen("s-old").await.unwrap());
+            assert!(s.session_seen("s-new").await.unwrap());
+            s.close().await;
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn database_values_map_to_urls() {

@@ -205,7 +205,7 @@ pub async fn serve(
         "listening",
         api::obj(json!({ "addr": addr.to_string(), "database": format!("{:?}", store.backend()) })),
     );
-    let purge = tokio::spawn(purge_used_sessions(
+    let purge = tokio::spawn(purge_expired_rows(
         store.clone(),
         config.open_policy.skew_secs,
     ));
@@ -220,18 +220,15 @@ pub async fn serve(
     served.map_err(ServerError::Io)
 }
 
-/// Used captures are kept until they expire; after that the clock check refuses them anyway. The
+/// Used captures and capture tokens are kept until they expire; after that the clock checks refuse
+/// them anyway. The
 /// margin (clock skew plus a minute) covers a request that read the clock just before expiry.
-async fn purge_used_sessions(store: Store, skew_secs: u64) {
+async fn purge_expired_rows(store: Store, skew_secs: u64) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
         let before = now_unix().saturating_sub(skew_secs + 60);
-        let purged = match store.purge_expired_sessions(before).await {
-            Ok(_) => store.purge_expired_tokens(before).await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = purged {
+        if let Err(e) = store.purge_expired(before).await {
             logging::event(
                 log::Level::Warn,
                 "purge_failed",
