@@ -67,9 +67,12 @@ pub mod interfaces {
     #[allow(unsafe_code)]
     pub fn list() -> Vec<Interface> {
         use std::ffi::CStr;
+        let Some((getifaddrs, freeifaddrs)) = ifaddrs_fns() else {
+            return Vec::new();
+        };
         let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
         // SAFETY: getifaddrs fills `head` with a list it allocates; we free it with freeifaddrs below.
-        if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        if unsafe { getifaddrs(&mut head) } != 0 {
             return Vec::new();
         }
         let mut out: Vec<Interface> = Vec::new();
@@ -99,9 +102,40 @@ pub mod interfaces {
             }
         }
         // SAFETY: `head` came from getifaddrs and is freed exactly once.
-        unsafe { libc::freeifaddrs(head) };
+        unsafe { freeifaddrs(head) };
         out.sort_by(|a, b| a.name.cmp(&b.name));
         out
+    }
+
+    #[cfg(unix)]
+    type GetIfAddrs = unsafe extern "C" fn(*mut *mut libc::ifaddrs) -> libc::c_int;
+    #[cfg(unix)]
+    type FreeIfAddrs = unsafe extern "C" fn(*mut libc::ifaddrs);
+
+    /// Bionic has `getifaddrs` only from API 24; the SDK supports API 23, where a direct import would
+    /// make the whole library fail to load. Looked up at run time there (absent: no interface list; the
+    /// Android layer's `ConnectivityManager` VPN signal still counts).
+    #[cfg(target_os = "android")]
+    #[allow(unsafe_code)]
+    fn ifaddrs_fns() -> Option<(GetIfAddrs, FreeIfAddrs)> {
+        // SAFETY: dlsym with RTLD_DEFAULT and NUL-terminated names; a non-null result is the libc
+        // function of that name, whose C signature is the one transmuted to.
+        unsafe {
+            let get = libc::dlsym(libc::RTLD_DEFAULT, c"getifaddrs".as_ptr());
+            let free = libc::dlsym(libc::RTLD_DEFAULT, c"freeifaddrs".as_ptr());
+            if get.is_null() || free.is_null() {
+                return None;
+            }
+            Some((
+                std::mem::transmute::<*mut libc::c_void, GetIfAddrs>(get),
+                std::mem::transmute::<*mut libc::c_void, FreeIfAddrs>(free),
+            ))
+        }
+    }
+
+    #[cfg(all(unix, not(target_os = "android")))]
+    fn ifaddrs_fns() -> Option<(GetIfAddrs, FreeIfAddrs)> {
+        Some((libc::getifaddrs, libc::freeifaddrs))
     }
 
     #[cfg(not(unix))]
