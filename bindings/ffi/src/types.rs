@@ -107,6 +107,7 @@ pub enum Threat {
     MockLocation,
     LocationPolicy,
     AppTampered,
+    DeviceSettings,
 }
 
 #[uniffi::remote(Enum)]

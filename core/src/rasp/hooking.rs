@@ -31,21 +31,37 @@ const HOOK_SYMBOLS: &[&str] = &["frida_agent_main", "MSHookFunction"];
 /// frida-server's default port (27042 = 0x69A2), listening.
 const FRIDA_PORT_HEX: &str = ":69A2";
 
+/// What the platform layer reports, routed by its prefix (`root:magisk`, `debugger:connected`, …) to
+/// the threat it is: the app's Kotlin/Swift code sees what the core cannot (packages, settings, the
+/// Objective-C runtime). A name without a known prefix is instrumentation, as before prefixes existed.
+fn platform_finding(name: &str) -> Finding {
+    // The platform names what it found; keep it short and printable (it goes into the payload).
+    let name: String = name
+        .chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .take(64)
+        .collect();
+    let (threat, severity, detail) = match name.split_once(':') {
+        Some(("hooking", d)) => (Threat::Hooking, Severity::Critical, d),
+        Some(("debugger", d)) => (Threat::Debugger, Severity::Critical, d),
+        Some(("root", d)) => (Threat::Root, Severity::Critical, d),
+        Some(("emulator", d)) => (Threat::Emulator, Severity::High, d),
+        Some(("tampered", d)) => (Threat::AppTampered, Severity::Critical, d),
+        Some(("settings", d)) => (Threat::DeviceSettings, Severity::Low, d),
+        _ => (Threat::Hooking, Severity::Critical, name.as_str()),
+    };
+    Finding::new(
+        threat,
+        severity,
+        "platform.reported",
+        format!("reported by the platform: {detail}"),
+    )
+}
+
 pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -> Vec<Finding> {
     let mut out = Vec::new();
     for name in signals.instrumentation() {
-        // The platform names what it found; keep it short and printable (it goes into the payload).
-        let name: String = name
-            .chars()
-            .filter(|c| c.is_ascii_graphic() || *c == ' ')
-            .take(64)
-            .collect();
-        out.push(Finding::new(
-            Threat::Hooking,
-            Severity::Critical,
-            "hooking.platform",
-            format!("instrumentation reported by the platform: {name}"),
-        ));
+        out.push(platform_finding(&name));
     }
     if platform.has_procfs() {
         if let Some(maps) = root.read("/proc/self/maps") {
@@ -185,5 +201,31 @@ mod native {
     }
     pub fn loaded_images() -> Vec<String> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_reports_are_routed_by_prefix_and_bounded() {
+        let cases = [
+            ("root:magisk", Threat::Root),
+            ("debugger:connected", Threat::Debugger),
+            ("emulator:simulator", Threat::Emulator),
+            ("tampered:debuggable", Threat::AppTampered),
+            ("settings:adb-enabled", Threat::DeviceSettings),
+            ("hooking:xposed", Threat::Hooking),
+            ("xposed", Threat::Hooking),
+            ("unknown:thing", Threat::Hooking),
+        ];
+        for (name, threat) in cases {
+            let f = platform_finding(name);
+            assert_eq!(f.threat, threat, "{name}");
+            assert_eq!(f.check, "platform.reported");
+        }
+        let f = platform_finding(&format!("root:{}\n\u{7}", "x".repeat(500)));
+        assert!(f.evidence.len() < 100 && f.evidence.is_ascii() && !f.evidence.contains('\n'));
     }
 }

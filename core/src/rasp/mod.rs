@@ -42,8 +42,12 @@ pub enum Threat {
     MockLocation,
     /// The location breaks the configured policy (missing, inaccurate, outside the allowed regions).
     LocationPolicy,
-    /// The app's signature differs from the expected one.
+    /// The app's signature differs from the expected one, or the platform reports a repackaged build
+    /// (a debuggable release).
     AppTampered,
+    /// Device settings that weaken it without being an attack: developer options or ADB enabled, the
+    /// app installed from outside a trusted store. Reported by default: many genuine users have them.
+    DeviceSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -61,6 +65,12 @@ pub enum Action {
     Block,
     Report,
     Ignore,
+}
+
+impl Action {
+    fn report() -> Self {
+        Action::Report
+    }
 }
 
 /// One thing a check saw. `evidence` names files, properties or interfaces, never personal data.
@@ -199,6 +209,9 @@ pub struct RaspPolicy {
     pub mock_location: Action,
     pub location_policy: Action,
     pub app_tampered: Action,
+    /// Absent in policies written before it existed: reported.
+    #[serde(default = "Action::report")]
+    pub device_settings: Action,
 }
 
 impl RaspPolicy {
@@ -216,6 +229,7 @@ impl RaspPolicy {
             mock_location: Action::Block,
             location_policy: Action::Report,
             app_tampered: Action::Block,
+            device_settings: Action::Report,
         }
     }
 
@@ -232,6 +246,7 @@ impl RaspPolicy {
             mock_location: Action::Report,
             location_policy: Action::Report,
             app_tampered: Action::Report,
+            device_settings: Action::Report,
         }
     }
 
@@ -256,6 +271,7 @@ impl RaspPolicy {
             Threat::MockLocation => &mut self.mock_location,
             Threat::LocationPolicy => &mut self.location_policy,
             Threat::AppTampered => &mut self.app_tampered,
+            Threat::DeviceSettings => &mut self.device_settings,
         };
         *slot = action;
     }
@@ -272,6 +288,7 @@ impl RaspPolicy {
             Threat::MockLocation => self.mock_location,
             Threat::LocationPolicy => self.location_policy,
             Threat::AppTampered => self.app_tampered,
+            Threat::DeviceSettings => self.device_settings,
         }
     }
 }

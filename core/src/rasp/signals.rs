@@ -27,8 +27,10 @@ pub trait PlatformSignals: Send + Sync {
     fn build_properties(&self) -> Vec<BuildProperty> {
         Vec::new()
     }
-    /// Instrumentation frameworks the platform layer found with what only it can see (Android: Xposed
-    /// or LSPosed classes, hooked stack frames; iOS: swizzled Objective-C methods). Short names only.
+    /// What the platform layer found with what only it can see, as short names routed by prefix:
+    /// `hooking:` (Xposed classes, injected dylibs), `debugger:`, `root:` (root managers, jailbreak
+    /// files), `emulator:`, `tampered:` (a debuggable release) and `settings:` (developer options, ADB,
+    /// an untrusted installer: `DeviceSettings`, reported by default). No prefix means `hooking:`.
     fn instrumentation(&self) -> Vec<String> {
         Vec::new()
     }

@@ -9,7 +9,10 @@ public protocol SIDPlatformSignals {
     /// Android `ro.*` system properties; nothing on iOS.
     func buildProperties() throws -> [String: String]
 
-    /// Instrumentation the app found (e.g. swizzled methods, injected libraries): short names.
+    /// What the app found that the core cannot see, as short names with a prefix naming the threat:
+    /// `hooking:` (swizzled methods, injected libraries), `debugger:`, `root:` (jailbreak files and
+    /// URL schemes), `emulator:` (the simulator), `tampered:` or `settings:` (reported, not blocked, by
+    /// default). No prefix counts as `hooking:`.
     func instrumentation() throws -> [String]
 
     /// The device's location with the OS's mock flag. When this returns `nil`, the fix remembered by

@@ -9,7 +9,12 @@ interface PlatformSignals {
     /** Android `ro.*` system properties. */
     fun buildProperties(): Map<String, String> = emptyMap()
 
-    /** Instrumentation the app found (e.g. Xposed classes loadable): short names. */
+    /**
+     * What the app found that the core cannot see, as short names with a prefix naming the threat:
+     * `hooking:` (e.g. Xposed classes loadable), `debugger:`, `root:` (root-manager packages),
+     * `emulator:`, `tampered:` (a debuggable release build) or `settings:` (developer options, ADB,
+     * an untrusted installer; reported, not blocked, by default). No prefix counts as `hooking:`.
+     */
     fun instrumentation(): List<String> = emptyList()
 
     fun location(): Location? = null
