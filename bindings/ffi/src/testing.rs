@@ -82,6 +82,29 @@ pub fn testing_open_capture(
     })
 }
 
+/// An upright RGB image.
+#[derive(uniffi::Record)]
+pub struct TestRgbImage {
+    pub width: u32,
+    pub height: u32,
+    pub rgb: Vec<u8>,
+}
+
+/// The core's own conversion of a camera frame (format, strides, rotation) to upright RGB: what every
+/// model sees. The facades' frame converters (Android's YUV_420_888) are checked against it.
+#[uniffi::export]
+pub fn testing_frame_rgb(frame: crate::CameraFrame) -> Result<TestRgbImage, SmartIdError> {
+    guard("testing_frame_rgb", || {
+        let layout = frame.layout()?;
+        let rgb = smartid_core::Frame::new(&frame.data, layout).to_rgb()?;
+        Ok(TestRgbImage {
+            width: rgb.width(),
+            height: rgb.height(),
+            rgb: rgb.as_bytes().to_vec(),
+        })
+    })
+}
+
 /// Panics inside an export, as a bug would.
 #[uniffi::export]
 pub fn testing_panic() -> Result<(), SmartIdError> {

@@ -10,7 +10,10 @@ import java.util.logging.Logger
  * `onSuccess` / `onFailure` run on the Android main thread (or the configured executor), exactly one of
  * them, exactly once.
  */
-class CaptureRequest internal constructor(private val sdk: SmartId, private val context: Any?) {
+class CaptureRequest internal constructor(private val sdk: SmartId, context: Any?) {
+    /** Dropped once the outcome is delivered: a screen keeping the request does not keep an Activity. */
+    @Volatile
+    private var context: Any? = context
     @Volatile
     private var success: ((template: String, payload: String) -> Unit)? = null
     @Volatile
@@ -28,6 +31,10 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
 
     @Volatile
     private var session: com.smartid.ffi.CaptureSession? = null
+
+    /** The running capture's frame source, for [cancel] to wake. */
+    @Volatile
+    private var source: FrameSource? = null
 
     fun onSuccess(block: (template: String, payload: String) -> Unit) = apply { success = block }
 
@@ -72,25 +79,42 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
         } catch (_: Throwable) {
             // Already finished or destroyed: the capture thread reports the outcome either way.
         }
+        try {
+            source?.cancel()
+        } catch (_: Throwable) {
+            // The source's own problem; the capture thread sees the flag at the next frame anyway.
+        }
     }
 
-    private fun run(config: SmartIdConfig): Result<SealedCapture> = try {
-        val source = frames ?: config.frameSource?.invoke(context)
-            ?: throw SmartIdException("no frame source: configure one or call frames()", SmartIdException.CONFIG_INVALID)
-        source.use { capture(config, it) }
-    } catch (t: Throwable) {
-        frames?.close()
-        Result.failure(SmartIdException.from(t))
+    private fun run(config: SmartIdConfig): Result<SealedCapture> {
+        var opened: FrameSource? = null
+        return try {
+            // A bad key fails now (7001), not after the user has done the whole capture; the models load
+            // before the camera screen opens, not while the user looks at a preview without guidance.
+            com.smartid.ffi.checkServerKey(config.serverPublicKey)
+            val engine = sdk.engine(config)
+            val source = frames ?: config.frameSource?.invoke(context) ?: PlatformDefaults.frameSource(context)
+                ?: throw SmartIdException("no frame source: configure one or call frames()", SmartIdException.CONFIG_INVALID)
+            opened = source
+            this.source = source
+            if (cancelled.get()) source.cancel()
+            source.use { capture(config, engine, it) }
+        } catch (t: Throwable) {
+            // `use` closed an opened source; one given with frames() but never reached is closed here.
+            if (opened == null) frames?.close()
+            Result.failure(SmartIdException.from(t))
+        } finally {
+            source = null
+            context = null
+        }
     }
 
-    private fun capture(config: SmartIdConfig, source: FrameSource): Result<SealedCapture> {
-        // A bad key fails now (7001), not after the user has done the whole capture.
-        com.smartid.ffi.checkServerKey(config.serverPublicKey)
+    private fun capture(config: SmartIdConfig, engine: com.smartid.ffi.Engine, source: FrameSource): Result<SealedCapture> {
         val listeners = listOfNotNull(config.guidanceListener, guidance)
         val s = com.smartid.ffi.CaptureSession(
-            sdk.engine(config),
+            engine,
             config.options(token),
-            SignalsAdapter(config.platformSignals),
+            SignalsAdapter(signals(config)),
             if (listeners.isEmpty()) null else ListenerAdapter { g -> notifyAll(listeners, g) },
         )
         session = s
@@ -114,6 +138,12 @@ class CaptureRequest internal constructor(private val sdk: SmartId, private val 
             s.destroy()
         }
     }
+
+    /** The app's signals; when it configured none, the platform layer's (Android), else none. */
+    private fun signals(config: SmartIdConfig): PlatformSignals =
+        config.platformSignals.takeUnless { it === PlatformSignals.NONE }
+            ?: PlatformDefaults.platformSignals(context)
+            ?: PlatformSignals.NONE
 
     /** Every listener hears every guidance, even when one throws; the first error goes on to the FFI. */
     private fun notifyAll(listeners: List<(Guidance) -> Unit>, g: Guidance) {

@@ -2,7 +2,7 @@ package com.smartid.sdk
 
 /**
  * Frames for one capture: the Android camera screen, or a recording on the JVM. Called from the capture
- * thread only.
+ * thread only, except [cancel].
  */
 interface FrameSource : AutoCloseable {
     /** The next frame, blocking until one is there; `null` when there are no more. */
@@ -10,6 +10,13 @@ interface FrameSource : AutoCloseable {
 
     /** Told the guidance of each frame (the camera screen draws it). */
     fun onGuidance(guidance: Guidance) {}
+
+    /**
+     * The app cancelled the capture (any thread). A source whose [nextFrame] can block for long (a
+     * camera waiting for its permission or paused) makes it throw or return `null` now, so the capture
+     * ends at once instead of at the next frame. Default: nothing (the next frame ends it).
+     */
+    fun cancel() {}
 
     override fun close() {}
 }

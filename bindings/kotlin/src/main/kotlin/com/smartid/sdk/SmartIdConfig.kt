@@ -11,16 +11,27 @@ sealed class Models {
      */
     data class Folder(val dir: File) : Models()
 
-    /** The manifest text and every file it names, as bytes keyed by the manifest's `file` names. */
-    class Files(val manifest: String, val files: Map<String, ByteArray>) : Models()
+    /**
+     * The manifest text and every file it names, as bytes keyed by the manifest's `file` names. Equal
+     * by content, so configuring again with freshly read assets does not reload the models.
+     */
+    class Files(val manifest: String, val files: Map<String, ByteArray>) : Models() {
+        override fun equals(other: Any?): Boolean =
+            other is Files && other.manifest == manifest && other.files.keys == files.keys &&
+                files.all { (name, bytes) -> other.files[name]?.contentEquals(bytes) == true }
+
+        override fun hashCode(): Int = manifest.hashCode() * 31 + files.keys.hashCode()
+    }
 }
 
 /**
  * Everything the SDK needs, given once to [SmartId.configure].
  *
  * @property serverPublicKey the bank server's key text (`SIDPK1:<key id>:…`); public, never a secret.
- * @property frameSource how a capture gets frames for a given context: the Android layer's camera
- *   screen installs one; on the JVM pass [CaptureRequest.frames] instead.
+ * @property frameSource how a capture gets frames for a given context. Default (null): on Android the
+ *   SDK's own camera screen (`SmartIdCaptureActivity`); on the JVM pass [CaptureRequest.frames] instead.
+ * @property platformSignals what only the OS knows. Default ([PlatformSignals.NONE]): on Android the
+ *   SDK's `AndroidPlatformSignals` for the capture's context; elsewhere nothing.
  * @property callbackExecutor where `onSuccess` / `onFailure` run; default: the Android main thread
  *   where there is one, else the capture thread.
  */

@@ -30,6 +30,10 @@ class SmartIdException(message: String, val errorCode: Int, cause: Throwable? = 
     companion object {
         const val CANCELLED = 5005
         const val CAPTURE_INCOMPLETE = 5006
+        /** The user refused the camera permission (the SDK's camera screen; facades only). */
+        const val CAMERA_PERMISSION = 5008
+        /** No usable front camera, or the camera failed or was taken away (facades only). */
+        const val CAMERA_UNAVAILABLE = 5009
         const val INTERNAL = 9001
         const val CONFIG_INVALID = 4001
 

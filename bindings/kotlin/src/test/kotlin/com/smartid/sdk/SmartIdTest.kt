@@ -209,6 +209,47 @@ class SmartIdTest {
     }
 
     @Test
+    fun `cancel wakes a source blocked waiting for its first frame (a camera asking permission)`() {
+        val waiting = CountDownLatch(1)
+        val woken = CountDownLatch(1)
+        val closed = AtomicInteger()
+        val camera = object : FrameSource {
+            override fun nextFrame(): CameraFrame? {
+                waiting.countDown()
+                // Blocks like the camera screen before it has a frame; only cancel() releases it.
+                if (!woken.await(120, TimeUnit.SECONDS)) return null
+                throw SmartIdException("capture cancelled", SmartIdException.CANCELLED)
+            }
+
+            override fun cancel() = woken.countDown()
+
+            override fun close() {
+                closed.incrementAndGet()
+            }
+        }
+        val out = Outcome()
+        val request = SmartId.getInstance().configure(config())
+            .captureBiometric(null)
+            .frames(camera)
+            .onFailure { m, c -> out.message = m; out.code = c; out.calls.incrementAndGet(); out.done.countDown() }
+            .onSuccess { _, _ -> out.calls.incrementAndGet(); out.done.countDown() }
+            .start()
+        assertTrue(waiting.await(60, TimeUnit.SECONDS))
+        request.cancel()
+        assertTrue(out.done.await(10, TimeUnit.SECONDS), "cancel ends a blocked capture at once")
+        assertEquals(5005, out.code)
+        assertEquals(1, closed.get(), "the source is closed once")
+    }
+
+    @Test
+    fun `models given as bytes are equal by content, so configuring again does not reload them`() {
+        val a = Models.Files("m", mapOf("x.onnx" to byteArrayOf(1, 2, 3)))
+        assertEquals(a, Models.Files("m", mapOf("x.onnx" to byteArrayOf(1, 2, 3))))
+        assertFalse(a == Models.Files("m", mapOf("x.onnx" to byteArrayOf(1, 2, 4))))
+        assertFalse(a == Models.Files("n", mapOf("x.onnx" to byteArrayOf(1, 2, 3))))
+    }
+
+    @Test
     fun `the coroutine form returns the sealed pair`() {
         SmartId.getInstance().configure(config())
         val sealed = runBlocking { SmartId.getInstance().captureBiometric(null, RecordedFrames.folder(carphone)) }
