@@ -6,6 +6,10 @@ import SmartIdFFI
 /// thread; `onSuccess` / `onFailure` run on the configured callback queue (default: the main queue on
 /// Apple platforms, the capture thread on Linux): exactly one of them, exactly once, and never from
 /// inside `start()` itself.
+///
+/// Frames come from `frames(_:)`, else from `SIDConfig.frameSource`, else, on iOS only, from the SDK's
+/// own camera screen (`SIDCaptureViewController`, presented full-screen when the capture starts). On
+/// other platforms a capture without frames fails with 4001.
 public final class SIDCaptureRequest: @unchecked Sendable {
     private let sdk: SID
     private let lock = NSLock() // guards everything below
@@ -18,6 +22,8 @@ public final class SIDCaptureRequest: @unchecked Sendable {
     private var started = false
     private var cancelled = false
     private var session: CaptureSession?
+    /// The running capture's source while it may block in `nextFrame()` for long (the camera screen).
+    private var waiting: SIDCancellableFrameSource?
 
     init(sdk: SID) { self.sdk = sdk }
 
@@ -84,12 +90,15 @@ public final class SIDCaptureRequest: @unchecked Sendable {
     /// Stops the capture; `onFailure` then reports 5005 (unless it already finished). Safe from any
     /// thread, also before `start()`.
     public func cancel() {
-        let running = lock.sidLocked { () -> CaptureSession? in
+        let (running, blocked) = lock.sidLocked { () -> (CaptureSession?, SIDCancellableFrameSource?) in
             cancelled = true
-            return session
+            return (session, waiting)
         }
         // The capture thread reports the outcome; a failing cancel changes nothing there.
         _ = try? running?.cancel()
+        // A camera waiting for permission or paused in the background delivers no frame that would let
+        // the capture thread see the flag: its `nextFrame()` throws 5005 instead.
+        blocked?.cancelWaiting()
     }
 
     private var isCancelled: Bool { lock.sidLocked { cancelled } }
@@ -105,9 +114,22 @@ public final class SIDCaptureRequest: @unchecked Sendable {
         do {
             let config = try sdk.validated(stored)
             if frames == nil { frames = try config.frameSource?() }
+            #if os(iOS) && canImport(UIKit) && canImport(AVFoundation)
+            if frames == nil {
+                // iOS default: the SDK's own camera screen (SIDCaptureViewController), presented
+                // full-screen from the key window's top-most view controller as the source is created.
+                // A bad server key fails here (7001), before the camera opens; the models load before
+                // it too, not while the user looks at a preview without guidance.
+                _ = try checkServerKey(text: config.serverPublicKey)
+                _ = try sdk.engine(for: config.models)
+                frames = SIDCameraFrameSource()
+            }
+            #endif
             guard let frames else {
                 throw SIDError(message: "no frame source: configure one or call frames(_:)", errorCode: SIDError.configInvalid)
             }
+            lock.sidLocked { waiting = frames as? SIDCancellableFrameSource }
+            defer { lock.sidLocked { waiting = nil } }
             return (.success(try capture(config, frames)), queue)
         } catch {
             return (.failure(SIDError.from(error)), queue)
@@ -181,6 +203,14 @@ public final class SIDCaptureRequest: @unchecked Sendable {
         return nil
         #endif
     }
+}
+
+/// A frame source whose `nextFrame()` may block for long (a camera waiting for permission, paused in
+/// the background or interrupted): `SIDCaptureRequest.cancel()` wakes it, so a cancel ends the capture
+/// at once with 5005 instead of at the next frame.
+protocol SIDCancellableFrameSource: SIDFrameSource {
+    /// Makes the pending and every later `nextFrame()` throw 5005. Called from any thread.
+    func cancelWaiting()
 }
 
 /// A value handed to another thread that the SDK does not touch concurrently.

@@ -32,8 +32,11 @@ public struct SIDConfig: @unchecked Sendable, CustomStringConvertible {
     /// Sees every frame's guidance (on the capture thread), e.g. to draw your own UI. What it throws
     /// is logged and ignored.
     public var guidanceListener: ((Guidance) throws -> Void)?
-    /// How a capture gets frames: the iOS camera screen installs one; recordings are passed to
-    /// `SIDCaptureRequest.frames(_:)` instead. Called on the capture thread.
+    /// How a capture gets frames, called on the capture thread when it starts. `nil` (the default): on
+    /// iOS the SDK's own camera screen (`SIDCaptureViewController`, full-screen over the key window's
+    /// top-most view controller); elsewhere a capture needs `SIDCaptureRequest.frames(_:)` (recordings)
+    /// or fails with 4001. To present the camera screen from a view controller of your choice (weakly:
+    /// the configuration lives as long as `SID.shared`): `{ [weak vc] in SIDCameraFrameSource(presentingFrom: vc) }`.
     public var frameSource: (() throws -> SIDFrameSource)?
     /// Where `onSuccess` / `onFailure` run. `nil`: the main queue on Apple platforms; on Linux (no
     /// main run loop to rely on) the capture thread itself.

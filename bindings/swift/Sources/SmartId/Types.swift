@@ -61,6 +61,12 @@ public struct SIDError: LocalizedError, Sendable, Equatable, CustomStringConvert
     public static let cancelled = 5005
     /// 5006: the frames ended before the capture completed.
     public static let captureIncomplete = 5006
+    /// 5008: the user denied camera access (the SDK's iOS camera screen). Raised by the facade, never
+    /// by the core; the app should explain why the camera is needed and point to Settings.
+    public static let cameraPermission = 5008
+    /// 5009: no front camera, the camera failed while capturing, or the camera screen could not be
+    /// shown (the SDK's iOS camera screen). Raised by the facade, never by the core.
+    public static let cameraUnavailable = 5009
     /// 9001: a bug; the SDK stays usable.
     public static let internalError = 9001
 
