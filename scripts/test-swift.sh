@@ -43,7 +43,7 @@ while IFS= read -r -d '' f; do
   f=${f#./}
   case " ${generated[*]} " in *" $f "*) continue ;; esac
   put "$src/$f" "$pkg/$f"
-done < <(cd "$src" && find . -type f ! -path './.build/*' ! -path './.swiftpm/*' -print0)
+done < <(cd "$src" && find . -type f ! -path './.build/*' ! -path './.swiftpm/*' ! -path './SmartIdFFI.xcframework/*' -print0)
 # Whatever is no longer in the sources goes (not the build, the recording or the generated files).
 while IFS= read -r -d '' f; do
   f=${f#./}

@@ -49,7 +49,9 @@ toolchain() {
       "${pkgs[@]}" >/dev/null
   fi
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
-  rustup target add aarch64-linux-android aarch64-apple-ios >/dev/null
+  # The AAR's three ABIs and the iOS device slice; the simulator slice builds std from rust-src.
+  rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android aarch64-apple-ios >/dev/null
+  rustup component add rust-src >/dev/null
   prune_stale_test_binaries
 }
 
@@ -107,7 +109,8 @@ bindings() {
   bash scripts/bindgen.sh --testing >/dev/null
 }
 
-mobile() {
+# Lints of the platform cfg branches (RASP on Android/iOS) for the phone targets.
+mobile_lints() {
   export CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar
   export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar
   # cc-rs asks xcrun for an SDK unless SDKROOT is set; assembling needs no SDK headers. A fixed path, so
@@ -118,21 +121,27 @@ mobile() {
   fi
   local t
   for t in aarch64-linux-android aarch64-apple-ios; do
-    # Lints of the platform cfg branches (RASP on Android/iOS), then a real staticlib of the FFI crate.
     cargo clippy -p smartid-core -p smartid-ffi --lib --locked --target "$t" -- -D warnings
-    cargo rustc -q -p smartid-ffi --lib --crate-type staticlib --locked --target "$t" --profile mobile-ci
-    local lib="$target/$t/mobile-ci/libsmartid_ffi.a" syms="$target/$t/mobile-ci/libsmartid_ffi.syms"
-    # nm exits non-zero on archive members without symbols: keep its output, not its status.
-    llvm-nm --defined-only "$lib" >"$syms" 2>/dev/null || true
-    grep ' T _\?uniffi_smartid_ffi_fn_constructor_capturesession_new$' "$syms" >/dev/null \
-      || { echo "$t: $lib lacks the uniffi exports" >&2; exit 1; }
-    # Built without the `testing` feature, as an app's library is: no test-only export may be in it.
-    if grep ' T _\?uniffi_smartid_ffi_fn_func_testing_' "$syms" >/dev/null; then
-      echo "$t: $lib exports test-only functions" >&2
-      exit 1
-    fi
-    echo "$t: $(basename "$lib") $(du -h "$lib" | cut -f1), uniffi exports present, no test-only exports"
   done
+}
+
+# The artifact checker's own tests (synthetic good and broken AARs, ELFs, XCFrameworks, Mach-Os).
+artifact_checker() {
+  python3 scripts/test_check_artifacts.py 2>&1 | tail -n 3
+}
+
+# The AAR as far as this machine goes: .so per ABI linked by zig's lld against Bionic stubs (no NDK;
+# unoptimised, to keep the run short), bindings from it, classes.jar and the demo compiled against
+# android.jar, assembled and checked. Shipped AARs: release profile, with an NDK (README "Android").
+android_aar() {
+  bash scripts/build-aar.sh --profile mobile-ci
+}
+
+# The XCFramework: device and simulator staticlibs (no Xcode: nothing links them), checked.
+ios_xcframework() {
+  export SDKROOT="${SDKROOT:-$target/empty-ios-sdkroot}"
+  mkdir -p "$SDKROOT"
+  bash scripts/build-xcframework.sh --profile mobile-ci
 }
 
 python_opener() {
@@ -152,7 +161,10 @@ stage "server api fuzzing from docs/openapi.yaml (schemathesis, 60 s)" bash scri
 stage "ffi library and generated bindings (testing feature)" bindings
 stage "kotlin sdk on the jvm" bash scripts/test-kotlin.sh "$target/smartid-bindings"
 stage "swift sdk in a debian trixie chroot" bash scripts/test-swift.sh "$target/smartid-bindings"
-stage "mobile targets: lints and ffi staticlibs (no linking)" mobile
+stage "mobile targets: lints" mobile_lints
+stage "artifact checker tests" artifact_checker
+stage "android: aar (3 ABIs, zig link check), android.jar compile" android_aar
+stage "ios: xcframework (device + simulator staticlibs)" ios_xcframework
 
 printf '\n== stage times\n'
 printf '%s\n' "${stages[@]}"
