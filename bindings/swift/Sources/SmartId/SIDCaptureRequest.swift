@@ -24,6 +24,7 @@ public final class SIDCaptureRequest: @unchecked Sendable {
     private var session: CaptureSession?
     /// The running capture's source while it may block in `nextFrame()` for long (the camera screen).
     private var waiting: SIDCancellableFrameSource?
+    private var sourceClosed = false
 
     init(sdk: SID) { self.sdk = sdk }
 
@@ -103,6 +104,15 @@ public final class SIDCaptureRequest: @unchecked Sendable {
 
     private var isCancelled: Bool { lock.sidLocked { cancelled } }
 
+    /// Closes the capture's source once: before sealing (the camera screen goes), or at the end.
+    private func closeOnce(_ source: SIDFrameSource) {
+        let first = lock.sidLocked { () -> Bool in
+            defer { sourceClosed = true }
+            return !sourceClosed
+        }
+        if first { source.close() }
+    }
+
     /// The whole capture, on the capture thread: the outcome and where to deliver it.
     private func run() -> (Result<SIDSealedCapture, SIDError>, DispatchQueue?) {
         let stored = sdk.storedConfig()
@@ -110,7 +120,7 @@ public final class SIDCaptureRequest: @unchecked Sendable {
         let queue = stored?.callbackQueue ?? Self.defaultQueue
         // The source is closed whatever happens, also when the capture never starts.
         var frames = lock.sidLocked { source }
-        defer { frames?.close() }
+        defer { if let frames { closeOnce(frames) } }
         do {
             let config = try sdk.validated(stored)
             if frames == nil { frames = try config.frameSource?() }
@@ -146,7 +156,7 @@ public final class SIDCaptureRequest: @unchecked Sendable {
         let s = try CaptureSession(
             engine: sdk.engine(for: config.models),
             options: config.options(captureToken: lock.sidLocked { token }),
-            signals: SignalsAdapter(config.platformSignals, fallbackLocation: { sdk.lastLocation() }),
+            signals: SignalsAdapter(Self.signals(config), fallbackLocation: { sdk.lastLocation() }),
             listener: listeners.isEmpty ? nil : ListenerAdapter(listeners)
         )
         let cancelledEarly = lock.sidLocked { () -> Bool in
@@ -162,6 +172,9 @@ public final class SIDCaptureRequest: @unchecked Sendable {
             if g.step == .done || g.step == .failed { break }
         }
         if isCancelled { try s.cancel() }
+        // The camera screen closes before sealing (which may wait seconds for an attestation): a cancel
+        // pressed there could no longer change the outcome.
+        closeOnce(source)
         let sealed = try s.finish(serverPublicKey: config.serverPublicKey, lifetimeSecs: UInt64(config.lifetimeSeconds))
         return SIDSealedCapture(template: try sealed.template(), payload: try sealed.payload(), summary: try sealed.summary())
     }
@@ -202,6 +215,17 @@ public final class SIDCaptureRequest: @unchecked Sendable {
         #else
         return nil
         #endif
+    }
+}
+
+extension SIDCaptureRequest {
+    /// The app's signals; on iOS, when it configured none, the SDK's own (`SIDIOSPlatformSignals`:
+    /// jailbreak, injected libraries, App Attest), as Android uses `AndroidPlatformSignals`.
+    static func signals(_ config: SIDConfig) -> SIDPlatformSignals {
+        #if os(iOS) && canImport(UIKit) && canImport(DeviceCheck)
+        if config.platformSignals is SIDNoPlatformSignals { return SIDIOSPlatformSignals() }
+        #endif
+        return config.platformSignals
     }
 }
 

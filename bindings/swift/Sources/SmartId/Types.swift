@@ -57,6 +57,9 @@ public struct SIDError: LocalizedError, Sendable, Equatable, CustomStringConvert
     public static let imageDecode = 1004
     /// 4001: the configuration given to `SID.configure` is invalid (or missing).
     public static let configInvalid = 4001
+    /// 5001: the capture's time ran out (the overall timeout; on the iOS camera screen, no frame for
+    /// 120 s: the screen was left or the camera never came back).
+    public static let captureTimeout = 5001
     /// 5005: the app called `cancel()`.
     public static let cancelled = 5005
     /// 5006: the frames ended before the capture completed.

@@ -46,4 +46,12 @@ final class FrameChannelTests: XCTestCase {
         XCTAssertNil(try channel.next())
         XCTAssertFalse(channel.isOpen)
     }
+
+    func testACameraThatNeverDeliversEndsTheCaptureInsteadOfHoldingIt() {
+        let channel = SIDFrameChannel(idleLimit: 0.2)
+        XCTAssertThrowsError(try channel.next()) { e in
+            XCTAssertEqual((e as? SIDError)?.errorCode, SIDError.captureTimeout)
+        }
+        XCTAssertFalse(channel.isOpen)
+    }
 }

@@ -283,6 +283,15 @@ public final class SIDCaptureViewController: UIViewController {
         applyOrientation()
     }
 
+    /// A 180° turn (landscape left to right, portrait to upside-down) keeps the view's size, so no layout
+    /// pass is guaranteed: re-read the orientation when the transition ends (as Apple's AVCam does).
+    public override func viewWillTransition(to size: CGSize, with coordinator: UIViewControllerTransitionCoordinator) {
+        super.viewWillTransition(to: size, with: coordinator)
+        coordinator.animate(alongsideTransition: nil) { [weak self] _ in
+            self?.applyOrientation()
+        }
+    }
+
     // MARK: - Guidance (from the frame source, on the main queue)
 
     /// Shows one frame's guidance: the prompt, the progress, the oval's colour.
@@ -298,6 +307,7 @@ public final class SIDCaptureViewController: UIViewController {
 
     /// The capture is over (the frame source's `close()`): the camera stops and the screen goes away.
     func finish() {
+        guard !isOver else { return } // closed before sealing and again at the end
         isOver = true
         camera.shutdown()
         dismissScreen()

@@ -19,8 +19,14 @@ final class SIDFrameChannel: @unchecked Sendable {
     private var failure: SIDError?
     private var closed = false
 
-    init(capacity: Int = 2) {
+    /// How long `next()` waits for a frame before ending the capture (5001): a camera interrupted for
+    /// good, the app left in the background or the screen covered must not hold the capture thread, the
+    /// session and the models forever. The same limit as the Android screen's.
+    private let idleLimit: TimeInterval
+
+    init(capacity: Int = 2, idleLimit: TimeInterval = 120) {
         self.capacity = max(1, capacity)
+        self.idleLimit = idleLimit
     }
 
     /// False once the capture has failed or the channel is closed: nothing more will be taken.
@@ -69,8 +75,12 @@ final class SIDFrameChannel: @unchecked Sendable {
     func next() throws -> CameraFrame? {
         condition.lock()
         defer { condition.unlock() }
+        let deadline = Date(timeIntervalSinceNow: idleLimit)
         while frames.isEmpty, failure == nil, !closed {
-            condition.wait()
+            if !condition.wait(until: deadline), frames.isEmpty, failure == nil, !closed {
+                failure = SIDError(message: "no camera frame for \(Int(idleLimit)) s: the capture screen was left",
+                                   errorCode: SIDError.captureTimeout)
+            }
         }
         if let failure { throw failure }
         if frames.isEmpty { return nil }

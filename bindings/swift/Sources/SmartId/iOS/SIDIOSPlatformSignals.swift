@@ -60,8 +60,10 @@ public final class SIDIOSPlatformSignals: SIDPlatformSignals, Sendable {
 
     /// Lower-case substrings of image paths that only instrumentation loads: Frida (agent, gadget),
     /// Cydia Substrate, Substitute, libhooker, TweakInject, Cycript, SSL Kill Switch.
-    static let imageMarkers = ["frida", "fridagadget", "substrate", "substitute", "libhooker", "tweakinject",
-                               "cycript", "sslkillswitch"]
+    /// Specific names, not "substrate"/"substitute" alone: legitimate frameworks contain those words
+    /// (a blockchain SDK's `SubstrateSdk.framework`), and a hooking report blocks the capture.
+    static let imageMarkers = ["frida", "mobilesubstrate", "cydiasubstrate", "substrateloader", "libsubstitute",
+                               "substitute-loader", "libhooker", "tweakinject", "cycript", "sslkillswitch"]
 
     /// Short names of what was found (each ends up in the payload, at most 64 characters):
     /// `emulator:simulator`; `root:jailbreak-file:<path>`; `root:sandbox-writable` (a file could be

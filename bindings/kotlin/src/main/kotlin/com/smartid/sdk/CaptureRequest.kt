@@ -98,14 +98,27 @@ class CaptureRequest internal constructor(private val sdk: SmartId, context: Any
             opened = source
             this.source = source
             if (cancelled.get()) source.cancel()
-            source.use { capture(config, engine, it) }
+            capture(config, engine, source)
         } catch (t: Throwable) {
-            // `use` closed an opened source; one given with frames() but never reached is closed here.
-            if (opened == null) frames?.close()
+            // One given with frames() but never reached is closed here too.
+            (opened ?: frames)?.let { closeOnce(it) }
             Result.failure(SmartIdException.from(t))
         } finally {
+            opened?.let { closeOnce(it) }
             source = null
             context = null
+        }
+    }
+
+    private val sourceClosed = AtomicBoolean(false)
+
+    /** Closes the capture's source once: before sealing (the camera screen goes), or at the end. */
+    private fun closeOnce(source: FrameSource) {
+        if (!sourceClosed.compareAndSet(false, true)) return
+        try {
+            source.close()
+        } catch (t: Throwable) {
+            Logger.getLogger("smartid").log(Level.WARNING, "frame source close threw", t)
         }
     }
 
@@ -127,6 +140,9 @@ class CaptureRequest internal constructor(private val sdk: SmartId, context: Any
                 if (g.step == Step.DONE || g.step == Step.FAILED) break
             }
             if (cancelled.get()) s.cancel()
+            // The camera screen closes before sealing (which may wait seconds for an attestation): a
+            // cancel pressed there could no longer change the outcome.
+            closeOnce(source)
             val sealed = s.finish(config.serverPublicKey, config.lifetimeSeconds.toULong())
             try {
                 return Result.success(SealedCapture(sealed.template(), sealed.payload(), sealed.summary()))

@@ -449,8 +449,9 @@ class SmartIdCaptureActivity : Activity() {
 
         /**
          * The text shown for each prompt; short English by default. Replace it (before a capture) to
-         * translate or reword, e.g. `SmartIdCaptureActivity.promptText = { p -> getString(myIds[p]) }`.
-         * Called on the main thread.
+         * translate or reword, e.g. `SmartIdCaptureActivity.promptText = { p -> appContext.getString(myIds[p]) }`
+         * with the *application* context: this is static, and a lambda capturing an Activity would keep
+         * it alive for the life of the process. Called on the main thread.
          */
         @JvmStatic
         @Volatile
