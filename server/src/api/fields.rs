@@ -14,16 +14,19 @@ pub fn user(req: &Map<String, Value>) -> Result<String, Reply> {
     match req.get("User") {
         None | Some(Value::Null) => Err(Reply::because(ApiCode::UserEmpty, "user_missing")),
         Some(Value::String(u)) => {
+            // Control characters are refused wherever they are, before trimming: `trim` would remove a
+            // leading tab or vertical tab and accept what the schema (and a log line) must not.
+            if u.chars().any(char::is_control) {
+                return Err(Reply::because(
+                    ApiCode::BadRequest,
+                    "user_control_characters",
+                ));
+            }
             let u = u.trim();
             if u.is_empty() {
                 Err(Reply::because(ApiCode::UserEmpty, "user_empty"))
             } else if u.chars().count() > MAX_USER_LEN {
                 Err(Reply::because(ApiCode::BadRequest, "user_too_long"))
-            } else if u.chars().any(char::is_control) {
-                Err(Reply::because(
-                    ApiCode::BadRequest,
-                    "user_control_characters",
-                ))
             } else {
                 Ok(u.to_string())
             }
@@ -86,6 +89,10 @@ mod tests {
             (json!({"User": 5}), 400),
             (json!({"User": ["a"]}), 400),
             (json!({"User": "a\u{0}b"}), 400),
+            // Found by schemathesis: a control character trimmed away was accepted.
+            (json!({"User": "\u{b}\u{a7}"}), 400),
+            (json!({"User": "a\t"}), 400),
+            (json!({"User": "\u{85}a"}), 400),
             (json!({"User": "x".repeat(257)}), 400),
         ] {
             assert_eq!(
