@@ -26,12 +26,18 @@ pub struct CaptureConfig {
     pub positioning_frames: u32,
     /// Anti-spoof decision threshold; `None` takes the manifest's.
     pub passive_threshold: Option<f32>,
-    /// Run the detector (and the anti-spoof model) on every Nth frame even while tracking: it checks for
-    /// a second face and samples passive liveness.
+    /// Run the detector (and the anti-spoof model) on one frame in N on average even while tracking:
+    /// it checks for a second face and samples passive liveness. The frames are drawn with a CSPRNG,
+    /// and challenge key frames and template candidates are always checked.
     pub sample_every: u32,
     pub passive_min_samples: u32,
-    /// Compare the face with the one seen at positioning every Nth frame (and whenever the track is
-    /// re-acquired).
+    /// Passive-only captures (the weaker mode, docs/attacks.md): at least this many anti-spoof samples,
+    /// over at least this long a capture stretch, whose frames must not be frozen copies.
+    pub passive_only_min_samples: u32,
+    pub passive_only_min_ms: u64,
+    /// Compare the face with the one seen at positioning on one frame in N on average (CSPRNG-drawn),
+    /// and whenever the track is re-acquired, the face's proportions jump, or a challenge key frame
+    /// passes.
     pub identity_every: u32,
     /// Same-person threshold in the embedder's metric (cosine similarity or Euclidean distance); `None`
     /// takes the manifest's match threshold.
@@ -54,6 +60,11 @@ pub struct CaptureConfig {
     pub capture_token: Option<String>,
     /// Evidence frames sealed with the payload for the server to re-check.
     pub evidence: EvidenceConfig,
+    /// Check the frame timestamps against the SDK's own monotonic clock: frames stamped as taken
+    /// later than they reached the SDK are a recording replayed faster than real time. On for a live
+    /// camera (the platform camera screens); off for recorded frames, which a desktop replays at
+    /// whatever speed it computes.
+    pub frame_clock_check: bool,
 }
 
 /// Which frames go to the server for re-verification, and how small they are.
@@ -99,6 +110,8 @@ impl Default for CaptureConfig {
             passive_threshold: None,
             sample_every: 5,
             passive_min_samples: 3,
+            passive_only_min_samples: 8,
+            passive_only_min_ms: 1_500,
             identity_every: 15,
             same_person_threshold: None,
             capture_frames: 5,
@@ -109,6 +122,7 @@ impl Default for CaptureConfig {
             environment_recheck_ms: 1_000,
             capture_token: None,
             evidence: EvidenceConfig::default(),
+            frame_clock_check: false,
         }
     }
 }

@@ -72,6 +72,9 @@ error_codes! {
     CaptureIncomplete = 5006,
     /// The capture was already finished (its result taken) or sealed.
     CaptureConsumed = 5007,
+    /// The frames do not behave like a live camera: stamped ahead of the SDK's clock, frozen, or a
+    /// face that jumps between frames (the message names which, never data).
+    InjectionSuspected = 5010,
     /// A RASP check found a threat the policy blocks: before, during or at the end of the capture.
     EnvironmentBlocked = 6001,
     /// The server public key text or bytes are invalid.
@@ -169,6 +172,8 @@ pub enum Error {
     CaptureIncomplete,
     #[error("the capture result was already taken or sealed")]
     CaptureConsumed,
+    #[error("the frames do not look like a live camera ({reason})")]
+    InjectionSuspected { reason: &'static str },
     #[error("the device environment is not trusted ({threats})")]
     EnvironmentBlocked { threats: String },
     #[error(transparent)]
@@ -201,6 +206,7 @@ impl Error {
             Error::Cancelled => ErrorCode::Cancelled,
             Error::CaptureIncomplete => ErrorCode::CaptureIncomplete,
             Error::CaptureConsumed => ErrorCode::CaptureConsumed,
+            Error::InjectionSuspected { .. } => ErrorCode::InjectionSuspected,
             Error::EnvironmentBlocked { .. } => ErrorCode::EnvironmentBlocked,
             Error::Seal(e) => e.code(),
             Error::Internal(_) => ErrorCode::Internal,

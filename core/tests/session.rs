@@ -94,13 +94,14 @@ fn carphone_with_blink_succeeds() {
         first(Step::Positioning) < first(Step::Challenge)
             && first(Step::Challenge) < first(Step::Capturing)
     );
-    // Tracking: the detector ran only on sampled frames.
+    // Tracking: the detector ran only on drawn frames (one in 5 on average, CSPRNG gaps of 1-9) and,
+    // with passive liveness, on the template candidates: far from every frame.
     println!(
         "frames {} detector runs {}",
         r.evidence().frames,
         r.evidence().detector_runs
     );
-    assert!(r.evidence().detector_runs <= r.evidence().frames / 4);
+    assert!(r.evidence().detector_runs <= r.evidence().frames * 2 / 5 + 5);
 }
 
 #[test]
@@ -213,10 +214,18 @@ fn passive_only_mode_needs_no_challenge_or_an_antispoof_model() {
         assert!(format!("{err}").contains("anti-spoof"), "{err}");
         return;
     }
-    let (_, result) = replay(cfg, &carphone_frames(0..40));
+    let (_, result) = replay(cfg.clone(), &carphone_frames(0..80));
     let r = result.unwrap();
     assert!(r.evidence().challenges.is_empty() && !r.evidence().test_mode);
-    assert!(r.evidence().passive.measured().unwrap().live);
+    let passive = r.evidence().passive.measured().unwrap();
+    assert!(passive.live);
+    // Passive alone is the weaker mode: more samples over at least 1.5 s.
+    assert!(passive.samples >= 8, "{}", passive.samples);
+    assert!(r.evidence().duration_ms >= 1_500);
+    // A still photo held there (the same frame, copied) scores live with the model but is refused.
+    let still: Vec<RgbImage> = (0..80).map(|_| carphone(0)).collect();
+    let (_, result) = replay(cfg, &still);
+    assert_eq!(result.unwrap_err().code(), ErrorCode::InjectionSuspected);
 }
 
 #[test]
@@ -521,4 +530,34 @@ fn a_hook_that_appears_after_the_capture_blocks_sealing() {
     assert_eq!(err.code(), ErrorCode::EnvironmentBlocked);
     // And the result is taken once.
     assert_eq!(s.finish().unwrap_err().code(), ErrorCode::CaptureConsumed);
+}
+
+/// The recording re-encoded at 6 kbit/s (fixtures/faces/PROVENANCE.md): the detector still sees the
+/// face where the mesh cannot read it, and blur makes the eyes unreadable. The user is told what is
+/// wrong with the image, not that there is no face, and the blink is neither passed nor failed on it.
+#[test]
+fn a_heavily_compressed_recording_is_guided_not_told_there_is_no_face() {
+    let frames: Vec<RgbImage> = (0..120)
+        .map(|i| load_rgb(&fixture(&format!("carphone_6kbps/frame_{i:03}.png"))))
+        .collect();
+    let (guidance, result) = replay(fixed(&[ChallengeKind::Blink]), &frames);
+    let no_face = guidance.iter().filter(|g| g.prompt == Prompt::NoFace).count();
+    let named = guidance
+        .iter()
+        .filter(|g| {
+            matches!(
+                g.prompt,
+                Prompt::PoorImage | Prompt::Blurry | Prompt::TooDark | Prompt::TooBright
+            )
+        })
+        .count();
+    println!(
+        "6 kbit/s: {no_face} no-face and {named} image prompts of {}",
+        guidance.len()
+    );
+    assert!(named * 2 > guidance.len(), "most frames name the image problem");
+    assert!(no_face * 4 < guidance.len(), "{no_face} no-face prompts");
+    let err = result.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::CaptureIncomplete, "no blink passed");
+    assert!(guidance.iter().all(|g| g.step != Step::Capturing));
 }

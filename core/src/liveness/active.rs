@@ -1,9 +1,14 @@
 //! Active liveness challenges as small state machines over per-frame face signals.
 //!
-//! A challenge passes only on a real movement: first a neutral pose held for a few frames, then the
-//! action reached through plausible intermediate motion, then back to neutral. A static picture never
-//! leaves neutral; a swapped picture jumps faster than a head can move; a half-hearted turn never reaches
-//! the action threshold.
+//! A challenge passes only on a real movement: first a neutral pose held for a few live (not frozen)
+//! frames, then the action reached through plausible intermediate motion, then back to neutral. A
+//! static picture never leaves neutral, and a copied frame is never a neutral one; a swapped picture
+//! jumps faster than a head can move (per second and per frame); a half-hearted turn never reaches the
+//! action threshold. Challenges are exclusive: while one is pending, a clear action of another kind
+//! fails it, so a clip that performs every action in turn cannot answer a random draw. A turn must show
+//! parallax (a head is not flat), and a blink must reopen through a half-open frame when the camera is
+//! fast enough to see one. Frames whose eye reading cannot be trusted (blur, dim light) neither pass
+//! nor fail a blink.
 
 use serde::{Deserialize, Serialize};
 
@@ -60,8 +65,20 @@ pub struct FaceSignals {
     pub yaw: f32,
     pub pitch: f32,
     pub eyes_closed: bool,
+    /// The eye ratio over the user's open-eye baseline (1 = as open as usual).
+    pub eye_relative: f32,
+    /// The eye reading can be trusted (sharp and lit enough); when not, the frame neither passes nor
+    /// fails a blink.
+    pub eyes_reliable: bool,
     /// Mouth width over the distance between the eye centres.
     pub mouth_ratio: f32,
+    /// The frame is a byte copy of the one before: no camera delivers that, a looped still does.
+    pub frozen: bool,
+    /// Face centre (frame pixels) and height: a face that jumps is a swapped picture.
+    pub centre: (f32, f32),
+    pub size: f32,
+    /// For turns and look-ups: how the landmarks moved since the verified neutral frame.
+    pub parallax: Option<super::parallax::Parallax>,
 }
 
 /// Thresholds for the challenges; defaults suit a phone held at arm's length.
@@ -82,6 +99,31 @@ pub struct ChallengeThresholds {
     pub max_blink_ms: u64,
     /// Mouth ratio increase over the neutral baseline that counts as a smile.
     pub smile_gain: f32,
+    /// Largest change of yaw or pitch between two consecutive frames (degrees): a two-frame jump to a
+    /// turned photo is too fast even at 15 fps, where the per-second limit lets it through.
+    pub max_angle_per_frame: f32,
+    /// Longest gap between two frames of a challenge (ms): below ~4 fps the movement between frames
+    /// cannot be followed, so the challenge starts again.
+    pub max_frame_interval_ms: u64,
+    /// Largest move of the face centre between consecutive frames, in face heights, and largest change
+    /// of its size (ratio − 1): beyond them the face teleported.
+    pub max_face_jump: f32,
+    pub max_size_jump: f32,
+    /// A turn or look-up must move the landmarks at least this far from what one homography explains
+    /// (RMS, in face heights): a flat photo or screen turned in front of the camera does not.
+    pub min_parallax: f32,
+    /// … and the face's own 3-D shape (from the neutral frame) must explain the motion better than a
+    /// flat picture does: the rigid residual at most this fraction of the flat one.
+    pub max_rigid_ratio: f32,
+    /// While one challenge is pending, another kind's action fails it once it reaches this multiple of
+    /// that action's own threshold (turns, look-up)…
+    pub other_action_factor: f32,
+    /// … or, for a smile, this mouth gain: people talk, and talking widens the mouth by ~0.13.
+    pub other_smile_gain: f32,
+    /// A blink must reopen through a frame between these fractions of the open-eye baseline…
+    pub half_open: (f32, f32),
+    /// … when frames come at least this often (ms); slower cameras may skip the half-open frame.
+    pub half_open_below_ms: u64,
 }
 
 impl Default for ChallengeThresholds {
@@ -94,6 +136,16 @@ impl Default for ChallengeThresholds {
             max_angular_speed: 500.0,
             max_blink_ms: 800,
             smile_gain: 0.12,
+            max_angle_per_frame: 15.0,
+            max_frame_interval_ms: 250,
+            max_face_jump: 0.35,
+            max_size_jump: 0.25,
+            min_parallax: 0.006,
+            max_rigid_ratio: 0.8,
+            other_action_factor: 1.2,
+            other_smile_gain: 0.24,
+            half_open: (0.62, 0.85),
+            half_open_below_ms: 45,
         }
     }
 }
@@ -118,6 +170,26 @@ pub enum Rejection {
     TooFast,
     /// Eyes closed for longer than a blink.
     BlinkTooLong,
+    /// A gap between frames too long to follow the movement (frame-rate floor).
+    FrameGap,
+    /// The face jumped or changed size between two frames.
+    Teleport,
+    /// The eyes went from shut to open with no half-open frame, on a camera fast enough to see one
+    /// (frames painted shut, a blink played backwards or too fast).
+    AbruptReopening,
+}
+
+/// A half-open frame must be at least this much more open than the blink's lowest reading.
+const HALF_OPEN_RISE: f32 = 0.18;
+
+/// Why a challenge failed outright (no restart: a restart would let a clip try again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// A clear action of another kind while this one was pending.
+    WrongAction(ChallengeKind),
+    /// A turn or look-up without parallax: a flat picture turned in front of the camera.
+    Flat,
 }
 
 /// Evidence of a passed challenge.
@@ -148,6 +220,14 @@ pub struct Challenge {
     peak: f32,
     prev: Option<FaceSignals>,
     rejections: Vec<Rejection>,
+    refusal: Option<Refusal>,
+    /// Blink: the lowest eye reading while closed, and whether a half-open frame followed it.
+    closed_min: f32,
+    half_open_seen: bool,
+    /// Turns: the largest flat residual seen while acting, and the rigid one on that frame.
+    parallax_peak: Option<super::parallax::Parallax>,
+    /// Recent frame intervals (ms): how fast the camera is.
+    intervals: std::collections::VecDeque<u64>,
 }
 
 impl Challenge {
@@ -165,7 +245,27 @@ impl Challenge {
             peak: 0.0,
             prev: None,
             rejections: Vec::new(),
+            refusal: None,
+            closed_min: f32::MAX,
+            half_open_seen: false,
+            parallax_peak: None,
+            intervals: std::collections::VecDeque::new(),
         }
+    }
+
+    /// The median interval between recent frames (ms), once there are a few.
+    fn frame_interval(&self) -> Option<u64> {
+        if self.intervals.len() < 3 {
+            return None;
+        }
+        let mut v: Vec<u64> = self.intervals.iter().copied().collect();
+        v.sort_unstable();
+        Some(v[v.len() / 2])
+    }
+
+    /// Set when the challenge failed outright; the session then fails the capture.
+    pub fn refusal(&self) -> Option<Refusal> {
+        self.refusal
     }
 
     pub fn kind(&self) -> ChallengeKind {
@@ -201,7 +301,32 @@ impl Challenge {
             (ChallengeKind::Smile, Some(b)) => s.mouth_ratio < b * (1.0 + self.th.smile_gain / 2.0),
             _ => true,
         };
-        pose_ok && !s.eyes_closed && mouth_ok
+        // Unreliable eyes are not read as closed here; for a blink such a frame is skipped earlier.
+        pose_ok && !(s.eyes_closed && s.eyes_reliable) && mouth_ok
+    }
+
+    /// Another challenge's action, performed clearly (as far as that challenge would count it), while
+    /// this one is pending. Blinks are exempt: people blink on their own.
+    fn other_action(&self, s: &FaceSignals) -> Option<ChallengeKind> {
+        let th = &self.th;
+        let (turn, up) = (
+            th.turn_angle * th.other_action_factor,
+            th.look_up_angle * th.other_action_factor,
+        );
+        let candidates = [
+            (ChallengeKind::TurnLeft, s.yaw >= turn),
+            (ChallengeKind::TurnRight, -s.yaw >= turn),
+            (ChallengeKind::LookUp, s.pitch >= up),
+            (
+                ChallengeKind::Smile,
+                self.baseline_mouth
+                    .is_some_and(|b| b > 0.0 && s.mouth_ratio / b - 1.0 >= th.other_smile_gain),
+            ),
+        ];
+        candidates
+            .into_iter()
+            .find(|(k, hit)| *hit && *k != self.kind)
+            .map(|(k, _)| k)
     }
 
     fn action_value(&self, s: &FaceSignals) -> f32 {
@@ -233,34 +358,91 @@ impl Challenge {
         }
     }
 
-    /// A head does not rotate faster than `max_angular_speed`; a swapped photo does.
-    fn too_fast(&self, s: &FaceSignals) -> bool {
-        let Some(p) = self.prev else { return false };
-        let dt = (s.t_ms.saturating_sub(p.t_ms)).max(1) as f32 / 1000.0;
-        let speed = ((s.yaw - p.yaw).powi(2) + (s.pitch - p.pitch).powi(2)).sqrt() / dt;
-        speed > self.th.max_angular_speed
+    /// A head does not rotate faster than `max_angular_speed`, nor by more than `max_angle_per_frame`
+    /// between two frames; a swapped photo does. A face does not jump across the frame either.
+    fn implausible(&self, s: &FaceSignals) -> Option<Rejection> {
+        let p = self.prev?;
+        let gap = s.t_ms.saturating_sub(p.t_ms);
+        if gap > self.th.max_frame_interval_ms {
+            return Some(Rejection::FrameGap);
+        }
+        let dt = gap.max(1) as f32 / 1000.0;
+        let (dyaw, dpitch) = ((s.yaw - p.yaw).abs(), (s.pitch - p.pitch).abs());
+        let speed = (dyaw.powi(2) + dpitch.powi(2)).sqrt() / dt;
+        if speed > self.th.max_angular_speed || dyaw.max(dpitch) > self.th.max_angle_per_frame {
+            return Some(Rejection::TooFast);
+        }
+        let size = p.size.max(1.0);
+        let moved = ((s.centre.0 - p.centre.0).powi(2) + (s.centre.1 - p.centre.1).powi(2)).sqrt();
+        if moved / size > self.th.max_face_jump
+            || (s.size / size - 1.0).abs() > self.th.max_size_jump
+        {
+            return Some(Rejection::Teleport);
+        }
+        None
     }
 
     fn reset(&mut self, why: Rejection) {
         self.rejections.push(why);
         self.phase = Phase::Neutral;
         self.neutral_count = 0;
+        self.mouth_samples.clear();
         self.peak = 0.0;
+        self.closed_min = f32::MAX;
+        self.half_open_seen = false;
+        self.parallax_peak = None;
     }
 
-    /// Feeds one frame; returns the evidence when this frame completes the challenge.
+    fn refuse(&mut self, why: Refusal) {
+        self.refusal = Some(why);
+    }
+
+    /// A turn's motion since the neutral frame: enough parallax, and explained by the face's shape.
+    fn shows_depth(&self) -> bool {
+        match self.kind {
+            ChallengeKind::TurnLeft | ChallengeKind::TurnRight | ChallengeKind::LookUp => {
+                self.parallax_peak.is_some_and(|p| {
+                    p.flat >= self.th.min_parallax && p.rigid <= p.flat * self.th.max_rigid_ratio
+                })
+            }
+            _ => true,
+        }
+    }
+
+    /// Feeds one frame; returns the evidence when this frame completes the challenge. After a
+    /// [`refusal`](Self::refusal) it returns nothing more.
     pub fn update(&mut self, s: FaceSignals) -> Option<ChallengeEvidence> {
-        if self.phase == Phase::Passed {
+        if self.phase == Phase::Passed || self.refusal.is_some() {
             return None;
         }
-        if self.too_fast(&s) {
-            self.reset(Rejection::TooFast);
+        // A blink judged on eyes that cannot be read is no blink, and no failed one either.
+        if self.kind == ChallengeKind::Blink && !s.eyes_reliable {
+            return None;
+        }
+        if let Some(p) = self.prev {
+            self.intervals.push_back(s.t_ms.saturating_sub(p.t_ms));
+            if self.intervals.len() > 16 {
+                self.intervals.pop_front();
+            }
+        }
+        if let Some(why) = self.implausible(&s) {
+            self.reset(why);
             self.prev = Some(s);
             return None;
         }
         self.prev = Some(s);
+        if matches!(self.phase, Phase::Ready | Phase::Acting)
+            && let Some(other) = self.other_action(&s)
+        {
+            self.refuse(Refusal::WrongAction(other));
+            return None;
+        }
         match self.phase {
             Phase::Neutral => {
+                // A copied frame proves nothing: only live frames make the neutral hold.
+                if s.frozen {
+                    return None;
+                }
                 if self.is_neutral(&s) {
                     self.neutral_count += 1;
                     self.mouth_samples.push(s.mouth_ratio);
@@ -280,35 +462,72 @@ impl Challenge {
                     self.action_frame = s.frame;
                     self.action_ms = s.t_ms;
                     self.peak = self.action_value(&s);
+                    self.closed_min = s.eye_relative;
+                    self.half_open_seen = false;
+                    self.parallax_peak = s.parallax;
                 }
             }
             Phase::Acting => {
                 self.peak = self.peak.max(self.action_value(&s));
+                if let Some(p) = s.parallax
+                    && self.parallax_peak.is_none_or(|q| p.flat > q.flat)
+                {
+                    self.parallax_peak = Some(p);
+                }
+                if self.kind == ChallengeKind::Blink {
+                    let (lo, hi) = self.th.half_open;
+                    if s.eye_relative < self.closed_min {
+                        self.closed_min = s.eye_relative;
+                        self.half_open_seen = false;
+                    } else if (lo..hi).contains(&s.eye_relative)
+                        && s.eye_relative >= self.closed_min + HALF_OPEN_RISE
+                    {
+                        self.half_open_seen = true;
+                    }
+                }
                 if self.kind == ChallengeKind::Blink
                     && s.eyes_closed
                     && s.t_ms.saturating_sub(self.action_ms) > self.th.max_blink_ms
                 {
                     self.reset(Rejection::BlinkTooLong);
                 } else if self.is_neutral(&s) {
-                    self.phase = Phase::Passed;
-                    let peak = if self.kind == ChallengeKind::Blink {
-                        (s.t_ms.saturating_sub(self.action_ms)) as f32
-                    } else {
-                        self.peak
-                    };
-                    return Some(ChallengeEvidence {
-                        kind: self.kind,
-                        started_ms: self.started_ms,
-                        action_frame: self.action_frame,
-                        passed_frame: s.frame,
-                        passed_ms: s.t_ms,
-                        peak,
-                    });
+                    return self.complete(&s);
                 }
             }
             Phase::Passed => {}
         }
         None
+    }
+
+    /// Back at neutral after the action: the last plausibility checks, then the evidence.
+    fn complete(&mut self, s: &FaceSignals) -> Option<ChallengeEvidence> {
+        if self.kind == ChallengeKind::Blink {
+            let fast_camera = self
+                .frame_interval()
+                .is_some_and(|ms| ms <= self.th.half_open_below_ms);
+            if fast_camera && !self.half_open_seen {
+                self.reset(Rejection::AbruptReopening);
+                return None;
+            }
+        }
+        if !self.shows_depth() {
+            self.refuse(Refusal::Flat);
+            return None;
+        }
+        self.phase = Phase::Passed;
+        let peak = if self.kind == ChallengeKind::Blink {
+            (s.t_ms.saturating_sub(self.action_ms)) as f32
+        } else {
+            self.peak
+        };
+        Some(ChallengeEvidence {
+            kind: self.kind,
+            started_ms: self.started_ms,
+            action_frame: self.action_frame,
+            passed_frame: s.frame,
+            passed_ms: s.t_ms,
+            peak,
+        })
     }
 }
 
@@ -344,6 +563,7 @@ pub fn draw_challenges(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use super::super::parallax::Parallax;
     use super::*;
 
     const DT: u64 = 33;
@@ -355,7 +575,16 @@ mod tests {
             yaw: 0.0,
             pitch: 0.0,
             eyes_closed: false,
+            eye_relative: 1.0,
+            eyes_reliable: true,
             mouth_ratio: 0.9,
+            frozen: false,
+            centre: (100.0, 100.0),
+            size: 100.0,
+            parallax: Some(Parallax {
+                flat: 0.02,
+                rigid: 0.005,
+            }),
         }
     }
 
@@ -450,9 +679,18 @@ mod tests {
         assert!(run(ChallengeKind::TurnLeft, &pre).0.is_none());
     }
 
+    /// A blink as the recording shows one: shut at frame 8, half open at 9, open at 10.
+    fn blink_at(i: u64, s: &mut FaceSignals) {
+        (s.eyes_closed, s.eye_relative) = match i {
+            8 => (true, 0.35),
+            9 => (true, 0.75),
+            _ => (false, 1.0),
+        };
+    }
+
     #[test]
     fn blink_passes_and_long_closure_does_not() {
-        let blink = seq(20, |i, s| s.eyes_closed = i == 8 || i == 9);
+        let blink = seq(20, blink_at);
         let ev = run(ChallengeKind::Blink, &blink).0.unwrap();
         assert_eq!((ev.action_frame, ev.passed_frame), (8, 10));
         let held = seq(60, |i, s| s.eyes_closed = (8..45).contains(&i));
@@ -477,6 +715,145 @@ mod tests {
         assert!(run(ChallengeKind::Smile, &smile).0.is_some());
         let faint = seq(40, |i, s| s.mouth_ratio = 0.9 * (1.0 + smooth(i, 0.06, 20)));
         assert!(run(ChallengeKind::Smile, &faint).0.is_none());
+    }
+
+    #[test]
+    fn a_blink_that_reopens_abruptly_is_refused_on_a_fast_camera_only() {
+        // Painted shut for two frames, then open at once: no half-open frame.
+        let painted = |i: u64, s: &mut FaceSignals| {
+            (s.eyes_closed, s.eye_relative) = if i == 8 || i == 9 {
+                (true, 0.4)
+            } else {
+                (false, 1.0)
+            };
+        };
+        let (ev, c) = run(ChallengeKind::Blink, &seq(20, painted));
+        assert!(ev.is_none());
+        assert!(c.rejections().contains(&Rejection::AbruptReopening));
+        // At 15 fps a real blink may show no half-open frame: the same frames pass.
+        let slow: Vec<FaceSignals> = seq(20, painted)
+            .into_iter()
+            .map(|mut s| {
+                s.t_ms *= 2;
+                s
+            })
+            .collect();
+        assert!(run(ChallengeKind::Blink, &slow).0.is_some());
+    }
+
+    #[test]
+    fn unreliable_eye_readings_neither_pass_nor_fail_a_blink() {
+        let blurred = seq(40, |i, s| {
+            blink_at(i, s);
+            s.eyes_reliable = false;
+        });
+        let (ev, c) = run(ChallengeKind::Blink, &blurred);
+        assert!(ev.is_none() && c.rejections().is_empty() && c.refusal().is_none());
+        assert_eq!(c.phase(), Phase::Neutral, "not even a verified neutral");
+    }
+
+    #[test]
+    fn another_clear_action_while_pending_fails_the_challenge() {
+        // Asked to blink; the clip turns its head first.
+        let turned_first = seq(40, |i, s| s.yaw = smooth(i, 35.0, 20));
+        let (ev, c) = run(ChallengeKind::Blink, &turned_first);
+        assert!(ev.is_none());
+        assert_eq!(
+            c.refusal(),
+            Some(Refusal::WrongAction(ChallengeKind::TurnLeft))
+        );
+        // Asked to turn left; the clip smiles broadly.
+        let smiled = seq(40, |i, s| s.mouth_ratio = 0.9 * (1.0 + smooth(i, 0.35, 20)));
+        let (_, c) = run(ChallengeKind::TurnLeft, &smiled);
+        assert_eq!(
+            c.refusal(),
+            Some(Refusal::WrongAction(ChallengeKind::Smile))
+        );
+        // Talking widens the mouth a little, a natural blink closes the eyes: neither is an action.
+        let talking = seq(60, |i, s| {
+            s.mouth_ratio = 0.9 * (1.0 + smooth(i, 0.15, 20));
+            s.yaw = if i >= 30 {
+                smooth(i - 25, 35.0, 20)
+            } else {
+                0.0
+            };
+            blink_at(i, s);
+        });
+        let (ev, c) = run(ChallengeKind::TurnLeft, &talking);
+        assert!(c.refusal().is_none() && ev.is_some());
+    }
+
+    #[test]
+    fn frozen_frames_never_make_a_neutral_hold() {
+        let still = seq(100, |i, s| {
+            s.frozen = i > 0;
+            s.yaw = smooth(i, 35.0, 20);
+        });
+        let (ev, c) = run(ChallengeKind::TurnLeft, &still);
+        assert!(ev.is_none());
+        assert_eq!(c.phase(), Phase::Neutral);
+    }
+
+    #[test]
+    fn per_frame_limits_catch_what_the_per_second_limit_lets_through() {
+        // 15 fps: 0 → 20 → 40 degrees is 300 degrees/s, under 500, but 20 degrees a frame.
+        let jump: Vec<FaceSignals> = seq(20, |i, s| {
+            s.yaw = match i {
+                6 | 9 => 20.0,
+                7 | 8 => 40.0,
+                _ => 0.0,
+            };
+        })
+        .into_iter()
+        .map(|mut s| {
+            s.t_ms *= 2;
+            s
+        })
+        .collect();
+        let (ev, c) = run(ChallengeKind::TurnLeft, &jump);
+        assert!(ev.is_none());
+        assert!(c.rejections().contains(&Rejection::TooFast));
+        // A face that teleports across the frame, or a gap of a third of a second.
+        let teleport = seq(20, |i, s| s.centre.0 = if i >= 10 { 160.0 } else { 100.0 });
+        let (_, c) = run(ChallengeKind::Blink, &teleport);
+        assert!(c.rejections().contains(&Rejection::Teleport));
+        let gap: Vec<FaceSignals> = seq(20, |_, _| {})
+            .into_iter()
+            .map(|mut s| {
+                if s.frame >= 10 {
+                    s.t_ms += 300;
+                }
+                s
+            })
+            .collect();
+        let (_, c) = run(ChallengeKind::Blink, &gap);
+        assert!(c.rejections().contains(&Rejection::FrameGap));
+    }
+
+    #[test]
+    fn a_turn_without_parallax_is_refused() {
+        let flat = seq(40, |i, s| {
+            s.yaw = smooth(i, 35.0, 20);
+            s.parallax = Some(Parallax {
+                flat: 0.002,
+                rigid: 0.002,
+            });
+        });
+        let (ev, c) = run(ChallengeKind::TurnLeft, &flat);
+        assert!(ev.is_none());
+        assert_eq!(c.refusal(), Some(Refusal::Flat));
+        // A warp whose motion the face's shape does not explain.
+        let warped = seq(40, |i, s| {
+            s.yaw = smooth(i, 35.0, 20);
+            s.parallax = Some(Parallax {
+                flat: 0.02,
+                rigid: 0.019,
+            });
+        });
+        assert_eq!(
+            run(ChallengeKind::TurnLeft, &warped).1.refusal(),
+            Some(Refusal::Flat)
+        );
     }
 
     #[test]

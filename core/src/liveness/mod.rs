@@ -2,6 +2,7 @@
 
 pub mod active;
 pub mod eyes;
+pub mod parallax;
 pub mod passive;
 
 use serde::{Deserialize, Serialize};

@@ -31,6 +31,9 @@ pub enum Prompt {
     TooDark,
     TooBright,
     Blurry,
+    /// A face is there but the image is too poor to read it (heavy compression, noise, dim light):
+    /// move closer to the light and hold the phone still.
+    PoorImage,
     HoldStill,
     Blink,
     TurnLeft,
@@ -65,9 +68,19 @@ impl Prompt {
         }
     }
 
-    /// Prompts that say the face itself is missing or unusable; they win over a challenge's prompt.
+    /// Prompts that say the face itself is missing or unusable, or the image too poor to read it;
+    /// they win over a challenge's prompt.
     pub(super) fn is_about_presence(self) -> bool {
-        matches!(self, Self::NoFace | Self::SeveralFaces | Self::CentreFace)
+        matches!(
+            self,
+            Self::NoFace
+                | Self::SeveralFaces
+                | Self::CentreFace
+                | Self::PoorImage
+                | Self::TooDark
+                | Self::TooBright
+                | Self::Blurry
+        )
     }
 }
 

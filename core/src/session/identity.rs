@@ -6,6 +6,9 @@ use crate::liveness::IdentityEvidence;
 use crate::matching::Metric;
 use crate::vision::{Embedding, Engine, FaceAnalysis};
 
+/// The wider tolerance of a turned face, as a multiple of the match threshold's distance.
+const TURNED_FACTOR: f32 = 1.2;
+
 pub(super) struct Identity {
     reference: Option<Embedding>,
     metric: Metric,
@@ -38,29 +41,28 @@ impl Identity {
         }
     }
 
-    /// Checked on re-acquisition and every `every` frames (true when not checked on this frame).
-    pub(super) fn scheduled_check(
+    /// Embeds this frame's face and compares it with the reference (true before there is one). A
+    /// `turned` face is judged within a wider tolerance (1.2× the threshold's distance), as the server's
+    /// re-verification does: a turned head embeds further from a frontal one.
+    pub(super) fn check(
         &mut self,
         engine: &Engine,
         face: &FaceAnalysis,
-        frame_no: u64,
-        every: u64,
-        reacquired: bool,
+        turned: bool,
     ) -> Result<bool> {
         if self.reference.is_none() {
             return Ok(true);
         }
-        // Offset by half a period so the embedding rarely lands on a detector/anti-spoof frame: that
-        // keeps the slowest frames (p95) down.
-        if !reacquired && !(frame_no + every / 2).is_multiple_of(every) {
-            return Ok(true);
-        }
         let emb = engine.embed(face)?;
-        Ok(self.compare(&emb))
+        Ok(self.compare_within(&emb, turned))
     }
 
     /// Compares an embedding with the reference (true when there is none yet).
     pub(super) fn compare(&mut self, emb: &Embedding) -> bool {
+        self.compare_within(emb, false)
+    }
+
+    fn compare_within(&mut self, emb: &Embedding, turned: bool) -> bool {
         let Some(reference) = &self.reference else {
             return true;
         };
@@ -73,6 +75,11 @@ impl Identity {
             Some(w) => self.metric.worse(w, score),
             None => score,
         });
-        self.metric.is_match(score, self.threshold)
+        let threshold = match (turned, self.metric) {
+            (false, _) => self.threshold,
+            (true, Metric::Euclidean) => self.threshold * TURNED_FACTOR,
+            (true, Metric::Cosine) => 1.0 - (1.0 - self.threshold) * TURNED_FACTOR,
+        };
+        self.metric.is_match(score, threshold)
     }
 }

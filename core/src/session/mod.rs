@@ -10,6 +10,7 @@ mod evidence;
 mod guidance;
 mod identity;
 mod result;
+mod schedule;
 mod steps;
 mod tracking;
 
@@ -18,20 +19,24 @@ use std::sync::Arc;
 use crate::config::CaptureConfig;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, RgbImage};
-use crate::liveness::active::{Challenge, ChallengeEvidence, ChallengeKind, draw_challenges};
+use crate::liveness::active::{
+    Challenge, ChallengeEvidence, ChallengeKind, Phase, draw_challenges,
+};
 use crate::liveness::eyes::EyeTracker;
+use crate::liveness::parallax;
 use crate::liveness::passive::PassiveLiveness;
 use crate::liveness::{LivenessEvidence, LivenessMode, PassiveOutcome};
 use crate::rasp::EnvironmentChecks;
 use crate::seal::{CaptureNonce, CaptureToken, ModelRef, SessionId, Template};
-use crate::vision::{BoxF, Engine, FaceAnalysis, QualityIssue};
+use crate::vision::{BoxF, Engine, FaceAnalysis, Point, QualityIssue};
 
 use environment::EnvironmentWatch;
 use evidence::EvidenceRecorder;
 pub use guidance::{Guidance, Prompt, Step};
 use identity::Identity;
 pub use result::CaptureResult;
-use steps::{Candidate, State, signals};
+use schedule::RandomSchedule;
+use steps::{Candidate, FrameFacts, State, proportions, signals};
 use tracking::{Observation, Tracker};
 
 pub struct CaptureSession {
@@ -55,7 +60,27 @@ pub struct CaptureSession {
     environment: EnvironmentWatch,
     recorder: EvidenceRecorder,
     capture_token: Option<CaptureNonce>,
+    /// CSPRNG-drawn frames for the detector (+ anti-spoof) and for identity.
+    detect_schedule: RandomSchedule,
+    identity_schedule: RandomSchedule,
+    /// The SDK's own monotonic clock (ms) and its reading at the first frame.
+    clock: Box<dyn Fn() -> u64 + Send>,
+    wall_start: Option<u64>,
+    /// A digest of the last frame: a byte copy of it is a frozen frame.
+    last_digest: Option<u64>,
+    /// Frames in `Capturing` and how many were frozen (passive-only evidence).
+    capture_seen: u32,
+    capture_frozen: u32,
+    capture_started_ms: Option<u64>,
+    /// The current challenge's last neutral frame (landmarks, depth, face height) for parallax.
+    neutral_ref: Option<(Vec<Point>, Vec<f32>, f32)>,
+    last_proportions: Option<[f32; 4]>,
 }
+
+/// How much the face's proportions may change between two frames before identity is checked at once.
+const PROPORTION_JUMP: f32 = 0.08;
+/// Frame stamps may run ahead of the SDK's clock by this much (ms) plus 10 % before they are suspect.
+const CLOCK_SLACK_MS: u64 = 250;
 
 impl std::fmt::Debug for CaptureSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -127,7 +152,18 @@ impl CaptureSession {
             .same_person_threshold
             .unwrap_or_else(|| engine.match_threshold());
         let cfg_evidence = cfg.evidence.clone();
+        let origin = std::time::Instant::now();
         Ok(Self {
+            detect_schedule: RandomSchedule::new(cfg.sample_every),
+            identity_schedule: RandomSchedule::new(cfg.identity_every),
+            clock: Box::new(move || origin.elapsed().as_millis().try_into().unwrap_or(u64::MAX)),
+            wall_start: None,
+            last_digest: None,
+            capture_seen: 0,
+            capture_frozen: 0,
+            capture_started_ms: None,
+            neutral_ref: None,
+            last_proportions: None,
             identity: Identity::new(engine.metric(), same_person),
             eyes: EyeTracker::new(&engine.manifest().eyes),
             engine,
@@ -159,6 +195,12 @@ impl CaptureSession {
         self.session_id
     }
 
+    /// Replaces the monotonic clock (ms) that `frame_clock_check` compares the frame stamps with:
+    /// for a simulated camera (the harness's attack corpus) or a platform clock of the app's choice.
+    pub fn set_monotonic_clock(&mut self, clock: Box<dyn Fn() -> u64 + Send>) {
+        self.clock = clock;
+    }
+
     /// Feeds one camera frame with its capture time (ms, monotonic). A malformed frame returns an error
     /// and leaves the session as it was; everything else is reported through the guidance.
     pub fn push_frame(&mut self, frame: &Frame, t_ms: u64) -> Result<Guidance> {
@@ -184,31 +226,57 @@ impl CaptureSession {
         if let Err(e) = self.environment.tick(elapsed, frame_no, false) {
             return Ok(self.fail(e, None));
         }
-        let (obs, reacquired) = self
-            .tracker
-            .observe(&self.engine, &self.cfg, rgb, frame_no)?;
+        if self.cfg.frame_clock_check {
+            let wall = (self.clock)();
+            let wall_elapsed = wall.saturating_sub(*self.wall_start.get_or_insert(wall));
+            if elapsed > wall_elapsed + CLOCK_SLACK_MS + wall_elapsed / 10 {
+                let reason = "frame timestamps run ahead of the SDK's clock";
+                return Ok(self.fail(Error::InjectionSuspected { reason }, None));
+            }
+        }
+        let frozen = self.frozen(rgb);
+        // With passive liveness, template candidates always carry the detector and anti-spoof; other
+        // frames when drawn.
+        let sample = self.detect_schedule.due(frame_no)
+            || (self.cfg.liveness.passive() && matches!(self.state, State::Capturing { .. }));
+        let (obs, reacquired) = self.tracker.observe(&self.engine, &self.cfg, rgb, sample)?;
         let mut face = match obs {
             Observation::Face(f) => f,
-            other => return Ok(self.no_usable_face(other, t_ms)),
+            other => return Ok(self.no_usable_face(other, rgb, t_ms)),
         };
         // Closed or open for this user: judged against their own open-eye baseline, which only frontal
         // frames teach.
         let frontal = face.pose.yaw.abs() <= self.cfg.challenge.neutral_angle
             && face.pose.pitch.abs() <= self.cfg.challenge.neutral_angle;
+        let eye_relative = self.eyes.relative(face.eyes.ratio());
         face.eyes.closed = self.eyes.observe(face.eyes.ratio(), frontal);
         face.quality.eyes_open = !face.eyes.closed;
         if let Some(live) = face.live {
             self.passive.add(live);
         }
-        let every = self.cfg.identity_every as u64;
-        if !self
-            .identity
-            .scheduled_check(&self.engine, &face, frame_no, every, reacquired)?
-        {
+        // Identity: on re-acquisition, when the face's proportions jump (another face put in the same
+        // place), and on CSPRNG-drawn frames.
+        let shape = proportions(&face);
+        let jumped = self.last_proportions.is_some_and(|p| {
+            p.iter()
+                .zip(&shape)
+                .any(|(a, b)| (a - b).abs() > PROPORTION_JUMP * a.max(1e-3))
+        });
+        self.last_proportions = Some(shape);
+        let drawn = self.identity_schedule.due(frame_no);
+        if (reacquired || jumped || drawn) && !self.identity.check(&self.engine, &face, !frontal)? {
             return Ok(self.fail(Error::FaceChanged, Some(face.face_box)));
         }
+        let facts = FrameFacts {
+            frame: frame_no,
+            t_ms,
+            eye_relative,
+            eyes_reliable: self.image_issue(&face).is_none(),
+            frozen,
+            parallax: None,
+        };
         let step_before = self.step();
-        let guidance = self.advance(face, rgb, frame_no, t_ms)?;
+        let guidance = self.advance(face, rgb, facts)?;
         // Every step change is a moment an attacker would pick: check the environment there too.
         if step_before != self.step()
             && !self.is_over()
@@ -261,11 +329,23 @@ impl CaptureSession {
         }
     }
 
-    fn no_usable_face(&mut self, obs: Observation, t_ms: u64) -> Guidance {
+    fn no_usable_face(&mut self, obs: Observation, rgb: &RgbImage, t_ms: u64) -> Guidance {
         let (prompt, bbox) = match obs {
             Observation::NoFace => (Prompt::NoFace, None),
             Observation::SeveralFaces => (Prompt::SeveralFaces, None),
             Observation::Partial(b) => (Prompt::CentreFace, Some(b)),
+            Observation::PoorImage(b) => {
+                let light = rgb.mean_luma(b.x1, b.y1, b.x2, b.y2);
+                let q = &self.cfg.quality;
+                let prompt = if light < q.min_brightness {
+                    Prompt::TooDark
+                } else if light > q.max_brightness {
+                    Prompt::TooBright
+                } else {
+                    Prompt::PoorImage
+                };
+                (prompt, Some(b))
+            }
             Observation::Face(_) => (Prompt::HoldStill, None),
         };
         if let State::Positioning { good } = &mut self.state {
@@ -294,20 +374,78 @@ impl CaptureSession {
         match self.challenges.get(index) {
             Some(k) => State::Challenge {
                 index,
-                current: Challenge::new(*k, self.cfg.challenge.clone(), t_ms),
+                current: Box::new(Challenge::new(*k, self.cfg.challenge.clone(), t_ms)),
             },
             None => State::Capturing { seen: 0 },
         }
+    }
+
+    /// A byte copy of the previous frame (sampled bytes): no camera delivers one, a looped still does.
+    fn frozen(&mut self, rgb: &RgbImage) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (rgb.width(), rgb.height()).hash(&mut h);
+        rgb.as_bytes()
+            .iter()
+            .step_by(3)
+            .for_each(|b| b.hash(&mut h));
+        let digest = h.finish();
+        self.last_digest.replace(digest) == Some(digest)
+    }
+
+    /// What makes this frame's eye and fine readings untrustworthy, if anything: dim, glaring or
+    /// blurry (heavy compression reads as blur). Such frames neither pass nor fail a blink.
+    fn image_issue(&self, face: &FaceAnalysis) -> Option<Prompt> {
+        let q = &self.cfg.quality;
+        let m = &face.quality;
+        if m.brightness < q.min_brightness {
+            Some(Prompt::TooDark)
+        } else if m.brightness > q.max_brightness {
+            Some(Prompt::TooBright)
+        } else if m.sharpness < q.min_sharpness {
+            Some(Prompt::Blurry)
+        } else {
+            None
+        }
+    }
+
+    /// The checks every challenge key frame carries, whatever the schedule drew: the frames where the
+    /// neutral is verified, the action is reached and the face returns. Identity (a turned face within
+    /// its wider tolerance) and, when passive liveness runs, the anti-spoof model on the detector's
+    /// own box around the tracked face.
+    fn verify_key_frame(
+        &mut self,
+        rgb: &RgbImage,
+        face: &FaceAnalysis,
+        turned: bool,
+    ) -> Result<Option<Error>> {
+        if !self.identity.check(&self.engine, face, turned)? {
+            return Ok(Some(Error::FaceChanged));
+        }
+        if self.cfg.liveness.passive() {
+            let bbox = match &face.detection {
+                Some(d) => Some(d.bbox),
+                None => self
+                    .tracker
+                    .detect_around(&self.engine, rgb, &face.face_box)?,
+            };
+            if let Some(b) = bbox
+                && let Some(p) = self.engine.live_probability(rgb, &b)?
+            {
+                self.passive.add(p);
+            }
+        }
+        Ok(None)
     }
 
     fn advance(
         &mut self,
         face: Box<FaceAnalysis>,
         rgb: &RgbImage,
-        frame_no: u64,
-        t_ms: u64,
+        facts: FrameFacts,
     ) -> Result<Guidance> {
         let bbox = Some(face.face_box);
+        let (frame_no, t_ms) = (facts.frame, facts.t_ms);
         let issues = self.cfg.quality.issues(&face.quality);
         match &mut self.state {
             State::Positioning { good } => {
@@ -327,27 +465,13 @@ impl CaptureSession {
                 self.state = self.next_challenge(0, t_ms);
                 Ok(self.guidance(bbox))
             }
-            State::Challenge { index, current } => {
-                let before = current.phase();
-                let passed = current.update(signals(&face, frame_no, t_ms));
-                let phases = (before, current.phase());
-                let done = passed.as_ref().map(|_| *index as u32);
-                self.recorder
-                    .challenge_frame(rgb, &face.face_box, frame_no, t_ms, phases, done)?;
-                if let Some(ev) = passed {
-                    self.evidence.push(ev);
-                    let next = *index + 1;
-                    self.state = self.next_challenge(next, t_ms);
-                    return Ok(self.guidance(bbox));
-                }
-                if let Some(e) = self.challenge_timed_out(t_ms) {
-                    return Ok(self.fail(e, bbox));
-                }
-                Ok(self.guidance(bbox))
-            }
+            State::Challenge { .. } => self.advance_challenge(face, rgb, facts),
             State::Capturing { seen } => {
                 *seen += 1;
                 let seen = *seen;
+                let started = *self.capture_started_ms.get_or_insert(t_ms);
+                self.capture_seen += 1;
+                self.capture_frozen += u32::from(facts.frozen);
                 if issues.is_empty() {
                     let score = Candidate::score(&face);
                     if self.best.as_ref().is_none_or(|b| score > b.score) {
@@ -362,8 +486,18 @@ impl CaptureSession {
                         });
                     }
                 }
-                let passive_ready = !self.cfg.liveness.passive()
-                    || self.passive.samples() >= self.cfg.passive_min_samples;
+                let passive_ready = if self.cfg.liveness == LivenessMode::Passive {
+                    // Passive alone is the weaker mode: more samples, over a longer stretch.
+                    let min = self
+                        .cfg
+                        .passive_min_samples
+                        .max(self.cfg.passive_only_min_samples);
+                    self.passive.samples() >= min
+                        && t_ms.saturating_sub(started) >= self.cfg.passive_only_min_ms
+                } else {
+                    !self.cfg.liveness.passive()
+                        || self.passive.samples() >= self.cfg.passive_min_samples
+                };
                 if seen >= self.cfg.capture_frames && self.best.is_some() && passive_ready {
                     return Ok(self.complete(bbox, t_ms));
                 }
@@ -377,8 +511,90 @@ impl CaptureSession {
         }
     }
 
+    /// One frame of the current challenge: parallax against its neutral frame, the state machine,
+    /// the key-frame checks, and the next challenge once it passes.
+    fn advance_challenge(
+        &mut self,
+        face: Box<FaceAnalysis>,
+        rgb: &RgbImage,
+        mut facts: FrameFacts,
+    ) -> Result<Guidance> {
+        let bbox = Some(face.face_box);
+        let (frame_no, t_ms) = (facts.frame, facts.t_ms);
+        let State::Challenge { current, .. } = &self.state else {
+            return Ok(self.guidance(bbox));
+        };
+        let (kind, before) = (current.kind(), current.phase());
+        let turn = matches!(
+            kind,
+            ChallengeKind::TurnLeft | ChallengeKind::TurnRight | ChallengeKind::LookUp
+        );
+        let neutral_angle = self.cfg.challenge.neutral_angle;
+        let neutral_pose =
+            face.pose.yaw.abs() <= neutral_angle && face.pose.pitch.abs() <= neutral_angle;
+        if turn {
+            if neutral_pose && matches!(before, Phase::Neutral | Phase::Ready) {
+                self.neutral_ref = Some((
+                    face.mesh.points.clone(),
+                    face.mesh.depth.clone(),
+                    face.face_box.height(),
+                ));
+            } else if let Some((points, depth, height)) = &self.neutral_ref {
+                facts.parallax = parallax::measure(points, depth, &face.mesh.points, *height);
+            }
+        }
+        let eyes_reliable = facts.eyes_reliable;
+        let State::Challenge { index, current } = &mut self.state else {
+            return Ok(self.guidance(bbox));
+        };
+        let passed = current.update(signals(&face, facts));
+        let (after, refusal, index) = (current.phase(), current.refusal(), *index);
+        let done = passed.as_ref().map(|_| index as u32);
+        self.recorder.challenge_frame(
+            rgb,
+            &face.face_box,
+            frame_no,
+            t_ms,
+            (before, after),
+            done,
+        )?;
+        if refusal.is_some() {
+            let challenge = kind.name().into();
+            return Ok(self.fail(Error::ChallengeFailed { challenge }, bbox));
+        }
+        if before != after || passed.is_some() {
+            let turned = turn && after == Phase::Acting;
+            if let Some(e) = self.verify_key_frame(rgb, &face, turned)? {
+                return Ok(self.fail(e, bbox));
+            }
+        }
+        if let Some(ev) = passed {
+            self.evidence.push(ev);
+            self.neutral_ref = None;
+            self.state = self.next_challenge(index + 1, t_ms);
+            return Ok(self.guidance(bbox));
+        }
+        if let Some(e) = self.challenge_timed_out(t_ms) {
+            return Ok(self.fail(e, bbox));
+        }
+        // A blink cannot be read on this image: say what is wrong with it.
+        if kind == ChallengeKind::Blink
+            && !eyes_reliable
+            && let Some(p) = self.image_issue(&face)
+        {
+            return Ok(self.guidance_with(p, bbox));
+        }
+        Ok(self.guidance(bbox))
+    }
+
     /// Passive decision, final identity check, template.
     fn complete(&mut self, bbox: Option<BoxF>, t_ms: u64) -> Guidance {
+        // Passive alone has no challenge to show motion: a held still (frozen frames) is not a face.
+        if self.cfg.liveness == LivenessMode::Passive && self.capture_frozen * 2 > self.capture_seen
+        {
+            let reason = "frozen frames";
+            return self.fail(Error::InjectionSuspected { reason }, bbox);
+        }
         let passive = if self.cfg.liveness.passive() {
             let threshold = self.cfg.passive_threshold.or(self.engine.live_threshold());
             match threshold.and_then(|t| self.passive.evidence(t)) {

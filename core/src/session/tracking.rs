@@ -11,6 +11,9 @@ pub(super) enum Observation {
     NoFace,
     SeveralFaces,
     Partial(BoxF),
+    /// The detector sees a face but the mesh cannot read it (blur, compression, dim light): the user
+    /// is told what is wrong with the image, and nothing is measured on it.
+    PoorImage(BoxF),
     Face(Box<FaceAnalysis>),
 }
 
@@ -31,19 +34,20 @@ impl Tracker {
         self.detector_runs
     }
 
-    /// Detect or track, then analyse the one face. The flag says the face was (re)acquired on this
-    /// frame rather than followed: identity is then checked again.
+    /// Detect or track, then analyse the one face. `sample`: run the detector (and the anti-spoof
+    /// model) on this frame even while tracking; the session draws these frames at random. The flag
+    /// says the face was (re)acquired on this frame rather than followed: identity is then checked
+    /// again.
     pub(super) fn observe(
         &mut self,
         engine: &Engine,
         cfg: &CaptureConfig,
         rgb: &RgbImage,
-        frame_no: u64,
+        sample: bool,
     ) -> Result<(Observation, bool)> {
         if !cfg.tracking {
             self.track = None;
         }
-        let sample = frame_no.is_multiple_of(cfg.sample_every as u64);
         let mut detection: Option<Detection> = None;
         if self.track.is_none() || sample {
             match self.detect_single(engine, rgb)? {
@@ -69,10 +73,28 @@ impl Tracker {
                 mesh = engine.mesh_at(rgb, &engine.roi_for(d))?;
             }
         }
-        let Some(mesh) = mesh else {
+        let Some(mut mesh) = mesh else {
             self.track = None;
-            return Ok((Observation::NoFace, false));
+            return Ok(match detection {
+                Some(d) => (Observation::PoorImage(d.bbox), false),
+                None => (Observation::NoFace, false),
+            });
         };
+        // On drawn frames the detector checks the track: a mesh that follows something other than the
+        // face the detector sees starts again from the detection (and identity is checked).
+        if let Some(d) = &detection
+            && !reacquired
+            && d.bbox.centre().dist(mesh.bounds().centre()) > 0.5 * d.bbox.height()
+        {
+            reacquired = true;
+            match engine.mesh_at(rgb, &engine.roi_for(d))? {
+                Some(m) => mesh = m,
+                None => {
+                    self.track = None;
+                    return Ok((Observation::PoorImage(d.bbox), false));
+                }
+            }
+        }
         let face = mesh.bounds();
         if let Some(t) = &self.track {
             let jump = t.face.centre().dist(face.centre()) / t.face.height().max(1.0);
@@ -92,6 +114,22 @@ impl Tracker {
         };
         self.track = Some(Track { mesh, face });
         Ok((Observation::Face(Box::new(analysis)), reacquired))
+    }
+
+    /// Runs the detector for a key frame: the box of the one face around the tracked `face`, or
+    /// `None` when it does not see exactly that.
+    pub(super) fn detect_around(
+        &mut self,
+        engine: &Engine,
+        rgb: &RgbImage,
+        face: &BoxF,
+    ) -> Result<Option<BoxF>> {
+        self.detector_runs += 1;
+        let faces = engine.detect(rgb)?;
+        Ok(match faces.as_slice() {
+            [d] if d.bbox.centre().dist(face.centre()) < 0.5 * face.height() => Some(d.bbox),
+            _ => None,
+        })
     }
 
     /// Runs the detector: the one face, or what to tell the user instead.
