@@ -1,6 +1,7 @@
 //! `smartid`: the desktop harness. Runs the SDK core on recorded frames and images, makes and uses server
 //! keys, and runs the end-to-end demo. Debugging tool: it prints what the SDK sees.
 
+mod attacks;
 mod capture_cmds;
 mod demo;
 mod frames;
@@ -51,6 +52,21 @@ enum Cmd {
     },
     /// Run a capture session over recorded frames and print guidance per frame and the result.
     Capture(capture_cmds::CaptureArgs),
+    /// Build the attack corpus from the bundled fixtures (issue 12) and run each attack through
+    /// capture sessions; prints passes out of runs and fails if an attack passed or a genuine
+    /// recording did not.
+    Attacks {
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+        /// Only the attacks whose name contains this.
+        #[arg(long)]
+        only: Option<String>,
+        /// Also write each clip as PNG frames under this folder (0 runs: only write).
+        #[arg(long)]
+        write: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a folder of PNG/JPEG frames as a Y4M (4:2:0) recording.
     Y4m {
         #[arg(long)]
@@ -86,6 +102,12 @@ fn main() -> ExitCode {
         Cmd::Analyze { input, json } => vision_cmds::analyze(&models, &input, json),
         Cmd::Compare { a, b } => vision_cmds::compare(&models, &a, &b),
         Cmd::Env { json, root, policy } => capture_cmds::env(root.as_deref(), policy, json),
+        Cmd::Attacks {
+            runs,
+            only,
+            write,
+            json,
+        } => attacks::attacks(&models, runs, only.as_deref(), write.as_deref(), json),
         Cmd::Capture(args) => capture_cmds::capture(&models, args),
         Cmd::Y4m { frames, out } => frames::record_y4m(&frames, &out),
         Cmd::Demo => demo::demo(&models),
