@@ -134,8 +134,10 @@ mod tests {
             expected_signatures: vec!["ab".into()],
             capture_token: Some("SIDCT1:x".into()),
             evidence_frames: false,
+            live_camera: true,
         };
         let c = o.capture_config();
+        assert!(c.frame_clock_check, "a live camera's stamps are checked");
         assert_eq!(
             (
                 c.challenge_count,

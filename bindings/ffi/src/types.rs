@@ -55,6 +55,7 @@ pub enum Prompt {
     TooDark,
     TooBright,
     Blurry,
+    PoorImage,
     HoldStill,
     Blink,
     TurnLeft,
@@ -164,6 +165,11 @@ pub struct CaptureOptions {
     /// that requires them refuses the capture.
     #[uniffi(default = true)]
     pub evidence_frames: bool,
+    /// The frames come from a live camera (the SDK's camera screens say so): their timestamps are
+    /// then checked against the SDK's own monotonic clock, and frames stamped ahead of it (a
+    /// recording replayed faster than real time) fail the capture with 5010. Off for recordings.
+    #[uniffi(default = false)]
+    pub live_camera: bool,
 }
 
 impl CaptureOptions {
@@ -179,6 +185,7 @@ impl CaptureOptions {
                 enabled: self.evidence_frames,
                 ..Default::default()
             },
+            frame_clock_check: self.live_camera,
             ..smartid_core::CaptureConfig::default()
         }
     }

@@ -5,6 +5,11 @@ public protocol SIDFrameSource: AnyObject {
     /// ends the capture with its code (other errors with 9001).
     func nextFrame() throws -> CameraFrame?
 
+    /// True for a live camera (the SDK's camera screen): the core then checks the frame timestamps
+    /// against its own monotonic clock, and a recording replayed faster than real time fails with
+    /// 5010. Default: false (recordings).
+    var isLiveCamera: Bool { get }
+
     /// Told the guidance of each frame (the camera screen draws it). Default: nothing.
     func onGuidance(_ guidance: Guidance)
 
@@ -13,6 +18,7 @@ public protocol SIDFrameSource: AnyObject {
 }
 
 extension SIDFrameSource {
+    public var isLiveCamera: Bool { false }
     public func onGuidance(_ guidance: Guidance) {}
     public func close() {}
 }

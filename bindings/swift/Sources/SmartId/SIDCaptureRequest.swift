@@ -155,7 +155,7 @@ public final class SIDCaptureRequest: @unchecked Sendable {
         let sdk = self.sdk
         let s = try CaptureSession(
             engine: sdk.engine(for: config.models),
-            options: config.options(captureToken: lock.sidLocked { token }),
+            options: config.options(captureToken: lock.sidLocked { token }, liveCamera: source.isLiveCamera),
             signals: SignalsAdapter(Self.signals(config), fallbackLocation: { sdk.lastLocation() }),
             listener: listeners.isEmpty ? nil : ListenerAdapter(listeners)
         )

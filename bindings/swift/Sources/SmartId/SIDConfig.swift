@@ -101,7 +101,7 @@ public struct SIDConfig: @unchecked Sendable, CustomStringConvertible {
         guard lifetimeSeconds > 0 else { throw invalid("lifetimeSeconds must be positive") }
     }
 
-    func options(captureToken: String? = nil) -> CaptureOptions {
+    func options(captureToken: String? = nil, liveCamera: Bool = false) -> CaptureOptions {
         CaptureOptions(
             liveness: liveness,
             challengeCount: UInt32(challengeCount),
@@ -112,7 +112,8 @@ public struct SIDConfig: @unchecked Sendable, CustomStringConvertible {
             raspOverrides: raspOverrides.map { RaspOverride(threat: $0.key, action: $0.value) },
             expectedSignatures: expectedSignatures,
             captureToken: captureToken,
-            evidenceFrames: evidenceFrames
+            evidenceFrames: evidenceFrames,
+            liveCamera: liveCamera
         )
     }
 }

@@ -21,6 +21,8 @@ import UIKit
 /// The app's Info.plist needs `NSCameraUsageDescription` (iOS ends an app that asks for the camera
 /// without it).
 public final class SIDCameraFrameSource: SIDFrameSource, SIDCancellableFrameSource, Sendable {
+    /// AVFoundation presentation times: the core checks them against its own clock.
+    public var isLiveCamera: Bool { true }
     private let channel: SIDFrameChannel
     private let screen: SIDCaptureScreenLink
 

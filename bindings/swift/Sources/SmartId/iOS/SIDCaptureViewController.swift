@@ -50,6 +50,7 @@ public final class SIDCaptureViewController: UIViewController {
         case .tooDark: return "Find more light"
         case .tooBright: return "Too bright: avoid direct light"
         case .blurry: return "Hold the phone steady"
+        case .poorImage: return "Move closer to the light and hold the phone steady"
         case .holdStill: return "Hold still"
         case .blink: return "Blink"
         case .turnLeft: return "Turn your head to your left"

@@ -126,7 +126,7 @@ class CaptureRequest internal constructor(private val sdk: SmartId, context: Any
         val listeners = listOfNotNull(config.guidanceListener, guidance)
         val s = com.smartid.ffi.CaptureSession(
             engine,
-            config.options(token),
+            config.options(token, source.isLiveCamera),
             SignalsAdapter(signals(config)),
             if (listeners.isEmpty()) null else ListenerAdapter { g -> notifyAll(listeners, g) },
         )

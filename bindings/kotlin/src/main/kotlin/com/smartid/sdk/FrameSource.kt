@@ -8,6 +8,13 @@ interface FrameSource : AutoCloseable {
     /** The next frame, blocking until one is there; `null` when there are no more. */
     fun nextFrame(): CameraFrame?
 
+    /**
+     * True for a live camera (the SDK's camera screen): the core then checks the frame timestamps
+     * against its own monotonic clock, and a recording replayed faster than real time fails with
+     * 5010. Recordings keep the default, false.
+     */
+    val isLiveCamera: Boolean get() = false
+
     /** Told the guidance of each frame (the camera screen draws it). */
     fun onGuidance(guidance: Guidance) {}
 

@@ -59,7 +59,7 @@ data class SmartIdConfig(
     /** Seal JPEG face crops (the template frame, each challenge's frames) for the server to re-check. */
     val evidenceFrames: Boolean = true,
 ) {
-    internal fun options(captureToken: String? = null) = com.smartid.ffi.CaptureOptions(
+    internal fun options(captureToken: String? = null, liveCamera: Boolean = false) = com.smartid.ffi.CaptureOptions(
         liveness = liveness,
         challengeCount = challengeCount.toUInt(),
         challengeTimeoutMs = challengeTimeoutMs.toULong(),
@@ -70,6 +70,7 @@ data class SmartIdConfig(
         expectedSignatures = expectedSignatures,
         captureToken = captureToken,
         evidenceFrames = evidenceFrames,
+        liveCamera = liveCamera,
     )
 
     override fun toString() = "SmartIdConfig(key=${serverPublicKey.split(':').getOrNull(1)}, liveness=$liveness)"

@@ -30,6 +30,9 @@ import kotlin.concurrent.withLock
  * @throws SmartIdException 4001 when another capture is still running (one camera screen at a time).
  */
 internal class CameraFrameSource(context: Context) : FrameSource {
+    /** Camera2 timestamps: the core checks them against its own clock. */
+    override val isLiveCamera: Boolean get() = true
+
     private val bridge = CaptureBridge.begin()
 
     init {

@@ -20,6 +20,7 @@ internal object Prompts {
         Prompt.TOO_DARK -> "Find more light"
         Prompt.TOO_BRIGHT -> "Too bright: avoid direct light"
         Prompt.BLURRY -> "Hold the phone steady"
+        Prompt.POOR_IMAGE -> "Move closer to the light and hold the phone steady"
         Prompt.HOLD_STILL -> "Hold still"
         Prompt.BLINK -> "Blink"
         Prompt.TURN_LEFT -> "Turn your head to the left"
