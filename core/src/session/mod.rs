@@ -380,16 +380,16 @@ impl CaptureSession {
         }
     }
 
-    /// A byte copy of the previous frame (sampled bytes): no camera delivers one, a looped still does.
+    /// A byte copy of the previous frame: no camera delivers one (sensor noise changes nearly every
+    /// pixel), a looped still does. Compared on 8 bytes of every 48 (tens of microseconds at 720p).
     fn frozen(&mut self, rgb: &RgbImage) -> bool {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (rgb.width(), rgb.height()).hash(&mut h);
-        rgb.as_bytes()
-            .iter()
-            .step_by(3)
-            .for_each(|b| b.hash(&mut h));
-        let digest = h.finish();
+        let mut digest = (u64::from(rgb.width()) << 32) | u64::from(rgb.height());
+        for chunk in rgb.as_bytes().chunks(48) {
+            let mut word = [0u8; 8];
+            let n = chunk.len().min(8);
+            word[..n].copy_from_slice(&chunk[..n]);
+            digest = (digest ^ u64::from_le_bytes(word)).wrapping_mul(0x0100_0000_01b3);
+        }
         self.last_digest.replace(digest) == Some(digest)
     }
 
