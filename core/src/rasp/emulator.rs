@@ -1,8 +1,12 @@
 //! Emulators, simulators and virtual machines: Android build properties and emulator device files,
 //! the CPU's hypervisor flag, the iOS simulator.
+//!
+//! The hypervisor flag alone is not an emulator on a phone's platform: ChromeOS runs Android apps in a
+//! VM (ARCVM) for genuine users. It is reported (`DeviceSettings`); the emulator's own markers
+//! (qemu properties, goldfish/ranchu hardware, its device files) are what block.
 
 use super::signals::{PlatformSignals, prop};
-use super::{Finding, FsRoot, Platform, Severity, Threat};
+use super::{Finding, FsRoot, Platform, Severity, SkippedCheck, Threat};
 
 const EMULATOR_FILES: &[&str] = &[
     "/dev/qemu_pipe",
@@ -13,7 +17,12 @@ const EMULATOR_FILES: &[&str] = &[
 ];
 const EMULATOR_HARDWARE: &[&str] = &["goldfish", "ranchu", "vbox86", "nox", "ttvm"];
 
-pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -> Vec<Finding> {
+pub fn check(
+    root: &FsRoot,
+    platform: Platform,
+    signals: &dyn PlatformSignals,
+    skipped: &mut Vec<SkippedCheck>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut add = |sev: Severity, check: &str, ev: String| {
         out.push(Finding::new(Threat::Emulator, sev, check, ev))
@@ -55,29 +64,12 @@ pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -
                 format!("ro.build.fingerprint={fp}"),
             );
         }
-        for f in EMULATOR_FILES {
-            if root.exists(f) {
-                add(
-                    Severity::Critical,
-                    "emulator.files",
-                    format!("emulator device file: {f}"),
-                );
-            }
-        }
-    }
-    if platform.has_procfs() {
-        let hypervisor = root.read("/proc/cpuinfo").is_some_and(|c| {
-            c.lines()
-                .any(|l| l.starts_with("flags") && l.split_whitespace().any(|f| f == "hypervisor"))
-        });
-        if hypervisor {
-            // A phone's CPU never reports a hypervisor to apps; a desktop test bench often runs in a VM.
-            let sev = if platform.is_mobile() {
-                Severity::High
-            } else {
-                Severity::Low
-            };
-            add(sev, "emulator.cpu", "CPU reports a hypervisor".into());
+        for f in root.probe_all("emulator.files", EMULATOR_FILES, skipped) {
+            add(
+                Severity::Critical,
+                "emulator.files",
+                format!("emulator device file: {f}"),
+            );
         }
     }
     if platform == Platform::Ios
@@ -88,6 +80,39 @@ pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -
             "emulator.simulator",
             "running in the iOS simulator".into(),
         );
+    }
+    if platform.has_procfs() {
+        let hypervisor = match root.read_checked("/proc/cpuinfo") {
+            Ok(c) => c
+                .lines()
+                .any(|l| l.starts_with("flags") && l.split_whitespace().any(|f| f == "hypervisor")),
+            Err(e) => {
+                skipped.push(SkippedCheck::new(
+                    "emulator.cpu",
+                    format!("/proc/cpuinfo: {}", e.describe()),
+                ));
+                false
+            }
+        };
+        if hypervisor {
+            if platform.is_mobile() {
+                // Android in a VM: an emulator (its other markers block) or ChromeOS's ARCVM.
+                out.push(Finding::new(
+                    Threat::DeviceSettings,
+                    Severity::Low,
+                    "emulator.cpu",
+                    "CPU reports a hypervisor (a VM: ChromeOS or an emulator)",
+                ));
+            } else {
+                // A desktop test bench often runs in a VM.
+                out.push(Finding::new(
+                    Threat::Emulator,
+                    Severity::Low,
+                    "emulator.cpu",
+                    "CPU reports a hypervisor",
+                ));
+            }
+        }
     }
     out
 }

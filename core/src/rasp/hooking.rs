@@ -1,35 +1,93 @@
-//! Instrumentation in the process: Frida (agent, gadget, its threads, a listening frida-server),
-//! Substrate and Xposed traces; on Apple the dyld image list.
+//! Instrumentation in the process: Frida (its image by content, its threads, a frida-server
+//! answering on loopback, its agent's entry point), Substrate/Xposed/… libraries by exact name, libc
+//! functions interposed or patched (`LD_PRELOAD` shims, inline hooks), and on Apple the dyld image
+//! list.
+//!
+//! On the system root everything is read with raw system calls (`sys`): the usual way to blind these
+//! checks, a shim over libc's `open`/`read`, does not reach them, and is itself reported. Checks that
+//! need the live process (memory, symbols, ports) run on the system root only; fixture trees exercise
+//! the file-based ones.
 
+use super::maps;
+use super::memscan;
 use super::signals::PlatformSignals;
-use super::{Finding, FsRoot, Platform, Severity, Threat};
+use super::{Finding, FsRoot, Platform, Severity, SkippedCheck, Threat, interpose, ports};
 
-/// Library names that only instrumentation frameworks load (lower-case substrings).
-const LIBRARY_MARKERS: &[&str] = &[
-    "frida",
-    "gum-js",
+/// Library file stems (lower case, extension and version stripped) that only instrumentation
+/// frameworks load, matched exactly.
+const LIBRARY_NAMES: &[&str] = &[
+    // Substrate, Substitute, ElleKit, libhooker, Cycript (iOS); Substrate for Android.
     "libsubstrate",
+    "libsubstrate-dvm",
     "mobilesubstrate",
     "substrateloader",
-    "xposed",
-    "lspd",
-    "edxp",
-    "sandhook",
+    "cydiasubstrate",
+    "substrateinserter",
+    "libsubstitute",
+    "substitute-loader",
+    "substitute-inserter",
+    "libellekit",
     "libhooker",
-    "substitute",
+    "libblackjack",
+    "tweakinject",
+    "libcycript",
     "cycript",
+    // Xposed, EdXposed, LSPosed, SandHook (Android).
+    "libxposed_art",
+    "libxposed_dalvik",
+    "xposedbridge",
+    "libedxp",
+    "libriru_edxp",
+    "liblspd",
+    "libriru_lspd",
+    "libsandhook",
+    "libsandhook-native",
+    // Frida's gadget under its usual iOS name.
+    "fridagadget",
 ];
 
-/// Thread names of the Frida runtime. GLib's `gmain`/`gdbus` count only on Android, where no app
-/// thread has them; desktop Linux programs using GLib do.
-const FRIDA_THREADS: &[&str] = &["gum-js-loop", "pool-frida", "frida-main", "linjector"];
+/// Stem prefixes of Frida's libraries (`frida-agent-64`, `frida-gadget-16.1.4-android-arm64`,
+/// `libfrida-gadget`): anchored at the start of the name, followed by nothing or a separator.
+const LIBRARY_PREFIXES: &[&str] = &[
+    "frida-agent",
+    "frida-gadget",
+    "frida-helper",
+    "libfrida-agent",
+    "libfrida-gadget",
+];
+
+/// The stem of a library file name: lower case, without ` (deleted)`, `memfd:`, `.so`/`.dylib` and
+/// trailing version numbers (`libsubstitute.0.dylib` → `libsubstitute`, `libfoo.so.1.2` → `libfoo`).
+fn library_stem(name: &str) -> String {
+    let name = maps::file_name(name).to_ascii_lowercase();
+    let mut parts: Vec<&str> = name.split('.').collect();
+    while parts.len() > 1 {
+        let last = parts.last().copied().unwrap_or_default();
+        if matches!(last, "so" | "dylib" | "framework") || last.chars().all(|c| c.is_ascii_digit())
+        {
+            parts.pop();
+        } else {
+            break;
+        }
+    }
+    parts.join(".")
+}
+
+/// Whether a library path or file name is an instrumentation framework's.
+pub fn is_instrumentation_library(name: &str) -> bool {
+    let stem = library_stem(name);
+    LIBRARY_NAMES.contains(&stem.as_str())
+        || LIBRARY_PREFIXES.iter().any(|p| {
+            stem.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_', '.']))
+        })
+}
+
+/// GLib's `gmain`/`gdbus` threads: Frida's agent runs GLib, but so can an app (a GLib-based library,
+/// GStreamer) and desktop Linux programs. They count only on Android and only when the memory scan
+/// found Frida's runtime in the same run: corroboration, never a finding alone. (Frida's own thread
+/// names are stored encoded: `memscan::thread_names`.)
 const GLIB_THREADS: &[&str] = &["gmain", "gdbus"];
-
-/// Symbols exported by the Frida agent and by Substrate.
-const HOOK_SYMBOLS: &[&str] = &["frida_agent_main", "MSHookFunction"];
-
-/// frida-server's default port (27042 = 0x69A2), listening.
-const FRIDA_PORT_HEX: &str = ":69A2";
 
 /// What the platform layer reports, routed by its prefix (`root:magisk`, `debugger:connected`, …) to
 /// the threat it is: the app's Kotlin/Swift code sees what the core cannot (packages, settings, the
@@ -58,71 +116,190 @@ fn platform_finding(name: &str) -> Finding {
     )
 }
 
-pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -> Vec<Finding> {
+/// `LD_PRELOAD` libraries of the process's initial environment (/proc/self/environ: what the loader
+/// saw, even if the variable was unset since) that are really mapped from outside the system
+/// directories, and /etc/ld.so.preload on Linux.
+///
+/// On Android an app process is forked from zygote, not executed: its /proc/self/environ is zygote's
+/// initial environment, which some vendors' init sets an `LD_PRELOAD` in for every process (their own
+/// system libraries). A name there proves nothing by itself; a library of that name mapped into this
+/// process from outside /system, /vendor, /apex… (a `wrap.sh`, an injector) does.
+fn preload(
+    root: &FsRoot,
+    platform: Platform,
+    mapped: Option<&[maps::Mapping]>,
+    skipped: &mut Vec<SkippedCheck>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match root.read_checked("/proc/self/environ") {
+        Ok(env) => {
+            let listed: Vec<&str> = env
+                .split('\0')
+                .filter_map(|kv| kv.strip_prefix("LD_PRELOAD="))
+                .flat_map(|v| v.split([':', ' ']))
+                .filter(|l| !l.is_empty())
+                .map(maps::file_name)
+                .collect();
+            match mapped {
+                _ if listed.is_empty() => {}
+                Some(mapped) => {
+                    let mut libs: Vec<&str> = Vec::new();
+                    for name in listed {
+                        let foreign = mapped.iter().any(|m| {
+                            m.is_file() && m.file_name() == name && !maps::is_system_path(&m.path)
+                        });
+                        if foreign && !libs.contains(&name) {
+                            libs.push(name);
+                        }
+                    }
+                    if !libs.is_empty() {
+                        out.push(Finding::new(
+                            Threat::Hooking,
+                            Severity::Critical,
+                            "hooking.ld_preload",
+                            format!("LD_PRELOAD is set: {}", libs.join(", ")),
+                        ));
+                    }
+                }
+                None => skipped.push(SkippedCheck::new(
+                    "hooking.ld_preload",
+                    "LD_PRELOAD is set, but /proc/self/maps is unreadable: not confirmed mapped",
+                )),
+            }
+        }
+        Err(e) => skipped.push(SkippedCheck::new(
+            "hooking.ld_preload",
+            format!("/proc/self/environ: {}", e.describe()),
+        )),
+    }
+    if platform == Platform::Linux
+        && let Some(text) = root.read("/etc/ld.so.preload")
+    {
+        let libs: Vec<&str> = text
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or_default())
+            .flat_map(|l| l.split([':', ' ', '\t']))
+            .filter(|l| !l.is_empty())
+            .map(maps::file_name)
+            .collect();
+        if !libs.is_empty() {
+            out.push(Finding::new(
+                Threat::Hooking,
+                Severity::High,
+                "hooking.ld_preload",
+                format!("/etc/ld.so.preload lists: {}", libs.join(", ")),
+            ));
+        }
+    }
+    out
+}
+
+/// Threads named like Frida's, from /proc/self/task/*/comm; and, apart, GLib-named ones (Android).
+fn threads(
+    root: &FsRoot,
+    platform: Platform,
+    skipped: &mut Vec<SkippedCheck>,
+) -> (Vec<Finding>, Vec<Finding>) {
+    let tids = match root.list_checked("/proc/self/task") {
+        Ok(t) if !t.is_empty() => t,
+        Ok(_) => {
+            skipped.push(SkippedCheck::new(
+                "hooking.thread",
+                "/proc/self/task: empty",
+            ));
+            return (Vec::new(), Vec::new());
+        }
+        Err(e) => {
+            skipped.push(SkippedCheck::new(
+                "hooking.thread",
+                format!("/proc/self/task: {}", e.describe()),
+            ));
+            return (Vec::new(), Vec::new());
+        }
+    };
+    let frida = memscan::thread_names();
+    let (mut out, mut glib) = (Vec::new(), Vec::new());
+    for tid in tids {
+        let Some(comm) = root.read(&format!("/proc/self/task/{tid}/comm")) else {
+            continue;
+        };
+        let comm = comm.trim();
+        if frida.iter().any(|t| comm.contains(t.as_str())) {
+            out.push(Finding::new(
+                Threat::Hooking,
+                Severity::High,
+                "hooking.thread",
+                format!("instrumentation thread: {comm}"),
+            ));
+        } else if platform == Platform::Android && GLIB_THREADS.contains(&comm) {
+            glib.push(Finding::new(
+                Threat::Hooking,
+                Severity::High,
+                "hooking.thread",
+                format!("GLib thread {comm}, with Frida's runtime in memory"),
+            ));
+        }
+    }
+    (out, glib)
+}
+
+pub fn check(
+    root: &FsRoot,
+    platform: Platform,
+    signals: &dyn PlatformSignals,
+    skipped: &mut Vec<SkippedCheck>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for name in signals.instrumentation() {
         out.push(platform_finding(&name));
     }
     if platform.has_procfs() {
-        if let Some(maps) = root.read("/proc/self/maps") {
-            let mut seen = std::collections::BTreeSet::new();
-            for line in maps.lines() {
-                let Some(path) = line.split_whitespace().nth(5) else {
-                    continue;
-                };
-                let name = path.rsplit('/').next().unwrap_or(path);
-                let lower = name.to_ascii_lowercase();
-                if LIBRARY_MARKERS.iter().any(|m| lower.contains(m))
-                    && seen.insert(name.to_string())
-                {
-                    out.push(Finding::new(
-                        Threat::Hooking,
-                        Severity::Critical,
-                        "hooking.maps",
-                        format!("instrumentation library mapped: {name}"),
-                    ));
-                }
+        let mapped = match root.read_checked("/proc/self/maps") {
+            Ok(text) => maps::parse(&text),
+            Err(e) => {
+                skipped.push(SkippedCheck::new(
+                    "hooking.maps",
+                    format!("/proc/self/maps: {}", e.describe()),
+                ));
+                Vec::new()
             }
-        }
-        for tid in root.list("/proc/self/task") {
-            let Some(comm) = root.read(&format!("/proc/self/task/{tid}/comm")) else {
-                continue;
-            };
-            let comm = comm.trim();
-            let suspicious = FRIDA_THREADS.iter().any(|t| comm.contains(t))
-                || (platform == Platform::Android && GLIB_THREADS.contains(&comm));
-            if suspicious {
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &mapped {
+            let name = m.file_name();
+            if m.is_file() && is_instrumentation_library(name) && seen.insert(name.to_string()) {
                 out.push(Finding::new(
                     Threat::Hooking,
-                    Severity::High,
-                    "hooking.thread",
-                    format!("instrumentation thread: {comm}"),
+                    Severity::Critical,
+                    "hooking.maps",
+                    format!("instrumentation library mapped: {name}"),
                 ));
             }
         }
-        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            let Some(text) = root.read(table) else {
-                continue;
-            };
-            let listening = text.lines().skip(1).any(|l| {
-                let cols: Vec<&str> = l.split_whitespace().collect();
-                cols.len() > 3
-                    && cols[1].to_ascii_uppercase().ends_with(FRIDA_PORT_HEX)
-                    && cols[3] == "0A"
-            });
-            if listening {
-                out.push(Finding::new(
-                    Threat::Hooking,
-                    Severity::High,
-                    "hooking.frida_port",
-                    "a server listens on frida-server's port 27042",
-                ));
-                break;
+        let (frida_threads, glib_threads) = threads(root, platform, skipped);
+        out.extend(frida_threads);
+        let maps_known = (!mapped.is_empty()).then_some(mapped.as_slice());
+        out.extend(preload(root, platform, maps_known, skipped));
+        out.extend(ports::check(root, skipped));
+        if root.is_system() && !mapped.is_empty() {
+            let in_memory = memscan::scan(&mapped, skipped);
+            if !in_memory.is_empty() {
+                out.extend(glib_threads);
             }
+            out.extend(in_memory);
+            out.extend(interpose::check(&mapped, skipped));
+        }
+    } else if root.is_system() {
+        for check in ["hooking.memory", "hooking.interposed", "hooking.patched"] {
+            skipped.push(SkippedCheck::new(
+                check,
+                "no /proc on this platform (iOS/macOS: the dyld image list is checked instead)",
+            ));
         }
     }
     if root.is_system() {
-        for sym in HOOK_SYMBOLS {
+        let agent_entry = memscan::agent_entry();
+        for sym in [agent_entry.as_str(), "MSHookFunction"] {
             if native::symbol_loaded(sym) {
                 out.push(Finding::new(
                     Threat::Hooking,
@@ -133,9 +310,8 @@ pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -
             }
         }
         for image in native::loaded_images() {
-            let lower = image.to_ascii_lowercase();
-            if LIBRARY_MARKERS.iter().any(|m| lower.contains(m)) {
-                let name = image.rsplit('/').next().unwrap_or(&image).to_string();
+            if is_instrumentation_library(&image) {
+                let name = maps::file_name(&image).to_string();
                 out.push(Finding::new(
                     Threat::Hooking,
                     Severity::Critical,
@@ -147,6 +323,45 @@ pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -
     }
     out
 }
+
+/// Probes loopback `ports` for frida-server (the port list is fixed in production; tests run fake
+/// servers on ephemeral ports).
+#[doc(hidden)]
+pub fn probe_loopback_ports(ports: &[u16]) -> Vec<Finding> {
+    super::ports::probe_ports(ports)
+}
+
+/// Runs the memory scan alone on this process, once (tests and measurements): its findings and
+/// skipped checks, and what the run cost.
+#[doc(hidden)]
+pub fn scan_memory_once() -> (Vec<Finding>, Vec<SkippedCheck>, MemoryScanStats) {
+    let mut skipped = Vec::new();
+    let found = match FsRoot::system().read_checked("/proc/self/maps") {
+        Ok(text) => memscan::scan(&maps::parse(&text), &mut skipped),
+        Err(e) => {
+            skipped.push(SkippedCheck::new(
+                "hooking.maps",
+                format!("/proc/self/maps: {}", e.describe()),
+            ));
+            Vec::new()
+        }
+    };
+    (found, skipped, memscan::last_stats())
+}
+
+/// What the last memory scan run cost.
+#[doc(hidden)]
+pub fn memory_scan_stats() -> MemoryScanStats {
+    memscan::last_stats()
+}
+
+#[doc(hidden)]
+pub use memscan::{SCAN_BUDGET, ScanStats as MemoryScanStats, UNCACHEABLE_SHARE};
+
+/// Test-support builds only: where the frida-server check takes its listeners from.
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub use super::ports::{ListenerSource, RUN_DEADLINE, set_listener_source};
 
 #[cfg(unix)]
 mod native {
@@ -227,5 +442,37 @@ mod tests {
         }
         let f = platform_finding(&format!("root:{}\n\u{7}", "x".repeat(500)));
         assert!(f.evidence.len() < 100 && f.evidence.is_ascii() && !f.evidence.contains('\n'));
+    }
+
+    #[test]
+    fn library_names_match_exactly_or_anchored() {
+        for hit in [
+            "/data/local/tmp/re.frida.server/frida-agent-64.so",
+            "/memfd:frida-agent-32.so (deleted)",
+            "/data/app/x/lib/arm64/libfrida-gadget.so",
+            "frida-gadget-16.1.4-android-arm64.so",
+            "/usr/lib/libsubstitute.0.dylib",
+            "/usr/lib/substitute-loader.dylib",
+            "/Library/MobileSubstrate/MobileSubstrate.dylib",
+            "/data/app/x/lib/arm64/libsubstrate.so",
+            "/system/lib64/libxposed_art.so",
+            "/data/adb/lspd/bin/liblspd.so",
+            "/var/jb/usr/lib/libellekit.dylib",
+            "/Frameworks/FridaGadget.dylib",
+        ] {
+            assert!(is_instrumentation_library(hit), "{hit}");
+        }
+        for miss in [
+            "/data/app/x/lib/arm64/libsubstitute-utils.so",
+            "/usr/lib/libsubstrate-helpers.so.2",
+            "/data/app/x/lib/arm64/libfridays.so",
+            "/usr/lib/x86_64-linux-gnu/libxposedlike.so",
+            "/data/app/x/lib/arm64/libcycript-free.so",
+            "/data/app/x/lib/arm64/mylibhooker.so",
+            "/apex/com.android.runtime/lib64/bionic/libc.so",
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        ] {
+            assert!(!is_instrumentation_library(miss), "{miss}");
+        }
     }
 }

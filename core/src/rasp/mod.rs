@@ -6,13 +6,20 @@
 //! the payload so the bank's server decides with the evidence.
 
 pub mod debugger;
+#[cfg(any(target_os = "linux", target_os = "android", test))]
+mod elf;
 pub mod emulator;
 pub mod hooking;
 pub mod integrity;
+mod interpose;
 pub mod location;
+mod maps;
+mod memscan;
 pub mod network;
+mod ports;
 pub mod root;
 pub mod signals;
+mod sys;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -95,6 +102,36 @@ fn bounded(mut text: String, max: usize) -> String {
     text
 }
 
+/// A check that could not run in this process or on this platform (a file the OS does not let an app
+/// read, a facility the platform lacks): a server never reads its silence as a clean result.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SkippedCheck {
+    /// The check that did not run (`hooking.frida_port`, `root.magisk`, …).
+    pub check: String,
+    /// Why, naming paths or facilities, never personal data.
+    pub reason: String,
+}
+
+impl SkippedCheck {
+    /// Bounded like [`Finding::new`] (Payload::validate accepts 256 bytes per string).
+    pub fn new(check: &str, reason: impl Into<String>) -> Self {
+        Self {
+            check: bounded(check.into(), 128),
+            reason: bounded(reason.into(), 256),
+        }
+    }
+}
+
+/// At most this many skipped checks go into a report (Payload::validate accepts 32).
+pub const MAX_SKIPPED: usize = 32;
+
+/// Sorts, dedups and bounds a list of skipped checks.
+fn normalise_skipped(skipped: &mut Vec<SkippedCheck>) {
+    skipped.sort();
+    skipped.dedup();
+    skipped.truncate(MAX_SKIPPED);
+}
+
 impl Finding {
     pub fn new(
         threat: Threat,
@@ -151,8 +188,50 @@ impl Platform {
 }
 
 /// Where the checks read files: `/` on a device, a fixture tree in tests.
+///
+/// On the system root, files are read with raw system calls (`sys`): an `LD_PRELOAD` shim or a hook on
+/// libc's `open`/`read` does not see or rewrite what the checks read. Fixture trees use `std::fs`.
 #[derive(Debug, Clone)]
 pub struct FsRoot(PathBuf);
+
+/// Why a file could not be read or a path could not be looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// It does not exist.
+    Absent,
+    /// The process may not look (a directory it cannot search, a file it cannot open, SELinux).
+    Denied,
+    /// Some other error.
+    Failed,
+}
+
+impl Unreadable {
+    fn from_errno(e: sys::Errno) -> Self {
+        if e.is_absent() {
+            Self::Absent
+        } else if e == sys::Errno::EACCES || e == sys::Errno::EPERM {
+            Self::Denied
+        } else {
+            Self::Failed
+        }
+    }
+
+    fn from_io(e: &std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => Self::Absent,
+            std::io::ErrorKind::PermissionDenied => Self::Denied,
+            _ => Self::Failed,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Absent => "absent",
+            Self::Denied => "permission denied",
+            Self::Failed => "unreadable",
+        }
+    }
+}
 
 impl FsRoot {
     pub fn system() -> Self {
@@ -174,24 +253,84 @@ impl FsRoot {
 
     /// Reads a small text file; `None` when absent or unreadable (a check then sees nothing).
     pub fn read(&self, abs: &str) -> Option<String> {
-        let bytes = std::fs::read(self.path(abs)).ok()?;
-        Some(String::from_utf8_lossy(&bytes[..bytes.len().min(4 << 20)]).into_owned())
+        self.read_checked(abs).ok()
+    }
+
+    /// Reads a text file (at most 16 MiB), saying why not when it cannot.
+    pub fn read_checked(&self, abs: &str) -> Result<String, Unreadable> {
+        let bytes = if self.is_system() {
+            sys::read_file(abs, sys::MAX_FILE).map_err(Unreadable::from_errno)?
+        } else {
+            std::fs::read(self.path(abs)).map_err(|e| Unreadable::from_io(&e))?
+        };
+        Ok(String::from_utf8_lossy(&bytes[..bytes.len().min(sys::MAX_FILE)]).into_owned())
     }
 
     pub fn exists(&self, abs: &str) -> bool {
-        std::fs::symlink_metadata(self.path(abs)).is_ok()
+        self.probe(abs) == Ok(true)
+    }
+
+    /// Whether `abs` exists: `Ok(true)`/`Ok(false)`, or why the process could not tell.
+    pub fn probe(&self, abs: &str) -> Result<bool, Unreadable> {
+        if self.is_system() {
+            return sys::exists(abs).map_err(Unreadable::from_errno);
+        }
+        match std::fs::symlink_metadata(self.path(abs)) {
+            Ok(_) => Ok(true),
+            Err(e) => match Unreadable::from_io(&e) {
+                Unreadable::Absent => Ok(false),
+                other => Err(other),
+            },
+        }
     }
 
     pub fn list(&self, abs: &str) -> Vec<String> {
-        std::fs::read_dir(self.path(abs))
-            .map(|d| {
-                let mut v: Vec<String> = d
-                    .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-                    .collect();
-                v.sort();
-                v
-            })
-            .unwrap_or_default()
+        self.list_checked(abs).unwrap_or_default()
+    }
+
+    /// The sorted names in a directory, or why it cannot be listed.
+    pub fn list_checked(&self, abs: &str) -> Result<Vec<String>, Unreadable> {
+        if self.is_system() {
+            return sys::list_dir(abs).map_err(Unreadable::from_errno);
+        }
+        let d = std::fs::read_dir(self.path(abs)).map_err(|e| Unreadable::from_io(&e))?;
+        let mut v: Vec<String> = d
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// Probes each path for check `check`: the ones present, and a [`SkippedCheck`] naming the
+    /// directories of the ones the process could not look at (`/data/adb` from an Android app).
+    fn probe_all<'a>(
+        &self,
+        check: &str,
+        paths: &[&'a str],
+        skipped: &mut Vec<SkippedCheck>,
+    ) -> Vec<&'a str> {
+        let mut present = Vec::new();
+        let mut hidden: Vec<&str> = Vec::new();
+        for p in paths {
+            match self.probe(p) {
+                Ok(true) => present.push(*p),
+                Ok(false) => {}
+                Err(_) => {
+                    let dir = p.rsplit_once('/').map_or(*p, |(d, _)| d);
+                    let dir = if dir.is_empty() { "/" } else { dir };
+                    if !hidden.contains(&dir) {
+                        hidden.push(dir);
+                    }
+                }
+            }
+        }
+        if !hidden.is_empty() {
+            skipped.push(SkippedCheck::new(
+                check,
+                format!("not accessible to this process: {}", hidden.join(", ")),
+            ));
+        }
+        present
     }
 }
 
@@ -319,6 +458,10 @@ pub struct EnvironmentReport {
     pub blocking: Vec<Threat>,
     /// Findings whose policy is `block` or `report`, over every run.
     pub findings: Vec<Finding>,
+    /// Checks that could not run here (at most [`MAX_SKIPPED`], sorted): absent from a clean result is
+    /// "looked and saw nothing", listed here is "could not look".
+    #[serde(default)]
+    pub skipped: Vec<SkippedCheck>,
     /// Attestation token from the platform (Play Integrity / App Attest), for the server to verify.
     pub attestation: Option<String>,
     /// When the checks ran in the session (start, during the capture, before sealing).
@@ -359,6 +502,8 @@ impl EnvironmentReport {
         self.findings.extend(later.findings);
         self.findings.sort();
         self.findings.dedup();
+        self.skipped.extend(later.skipped);
+        normalise_skipped(&mut self.skipped);
         self.blocking.extend(later.blocking);
         self.blocking.sort();
         self.blocking.dedup();
@@ -478,11 +623,13 @@ fn run_checks(
     config: &RaspConfig,
 ) -> EnvironmentReport {
     let mut all = Vec::new();
-    all.extend(debugger::check(root, platform));
-    all.extend(hooking::check(root, platform, signals));
-    all.extend(root::check(root, platform, signals));
-    all.extend(emulator::check(root, platform, signals));
-    all.extend(network::check(root, platform, signals));
+    let mut skipped = Vec::new();
+    all.extend(debugger::check(root, platform, &mut skipped));
+    all.extend(hooking::check(root, platform, signals, &mut skipped));
+    all.extend(root::check(root, platform, signals, &mut skipped));
+    all.extend(emulator::check(root, platform, signals, &mut skipped));
+    all.extend(network::check(root, platform, signals, &mut skipped));
+    normalise_skipped(&mut skipped);
     all.extend(location::check(signals, &config.location));
     all.extend(integrity::check(signals, &config.expected_signatures));
     let mut findings: Vec<Finding> = all
@@ -507,6 +654,7 @@ fn run_checks(
         },
         blocking,
         findings,
+        skipped,
         attestation: None,
         runs: Vec::new(),
         policy: Some(policy.clone()),
@@ -527,5 +675,43 @@ mod tests {
         );
         assert!(f.evidence.len() <= 512 && f.evidence.chars().all(|c| c == 'é'));
         assert_eq!(f.evidence.chars().count(), 256);
+    }
+
+    #[test]
+    fn skipped_checks_are_bounded_and_merged_without_duplicates() {
+        use super::*;
+        let s = SkippedCheck::new(&"c".repeat(300), "r".repeat(300));
+        assert!(s.check.len() <= 128 && s.reason.len() <= 256);
+        let report = |skipped: Vec<SkippedCheck>| EnvironmentReport {
+            platform: Platform::Android,
+            decision: Decision::Allow,
+            blocking: vec![],
+            findings: vec![],
+            skipped,
+            attestation: None,
+            runs: vec![],
+            policy: None,
+        };
+        let net = SkippedCheck::new("hooking.frida_port", "/proc/net: permission denied");
+        let adb = SkippedCheck::new("root.magisk", "not accessible to this process: /data/adb");
+        let mut a = report(vec![net.clone()]);
+        let run = CheckRun {
+            phase: CheckPhase::Capture,
+            at_ms: 5,
+            decision: Decision::Allow,
+            findings: 0,
+        };
+        a.merge(report(vec![adb.clone(), net.clone()]), run);
+        assert_eq!(a.skipped, vec![net, adb]);
+        let many = (0..100)
+            .map(|i| SkippedCheck::new(&format!("c{i:03}"), "r"))
+            .collect();
+        a.merge(report(many), run);
+        assert_eq!(a.skipped.len(), MAX_SKIPPED);
+        // Reports written before the field existed still parse.
+        let mut v = serde_json::to_value(&a).unwrap();
+        v.as_object_mut().unwrap().remove("skipped");
+        let back: EnvironmentReport = serde_json::from_value(v).unwrap();
+        assert!(back.skipped.is_empty());
     }
 }

@@ -2,7 +2,7 @@
 //! platform's VPN flag, HTTP proxies.
 
 use super::signals::PlatformSignals;
-use super::{Finding, FsRoot, Platform, Severity, Threat};
+use super::{Finding, FsRoot, Platform, Severity, SkippedCheck, Threat};
 
 /// Interface name prefixes of VPN tunnels.
 const VPN_PREFIXES: &[&str] = &[
@@ -13,16 +13,40 @@ const VPN_PREFIXES: &[&str] = &[
 /// is a VPN.
 const APPLE_TUNNEL: &str = "utun";
 
-pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -> Vec<Finding> {
+pub fn check(
+    root: &FsRoot,
+    platform: Platform,
+    signals: &dyn PlatformSignals,
+    skipped: &mut Vec<SkippedCheck>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let names: Vec<String> = if root.is_system() {
-        interfaces::list()
-            .into_iter()
-            .filter(|i| !i.name.starts_with(APPLE_TUNNEL) || i.has_ipv4)
-            .map(|i| i.name)
-            .collect()
+        match interfaces::try_list() {
+            Some(list) => list
+                .into_iter()
+                .filter(|i| !i.name.starts_with(APPLE_TUNNEL) || i.has_ipv4)
+                .map(|i| i.name)
+                .collect(),
+            None => {
+                // Android API 23 has no getifaddrs; the platform's VPN flag below still counts.
+                skipped.push(SkippedCheck::new(
+                    "network.interface",
+                    "getifaddrs is unavailable or failed",
+                ));
+                Vec::new()
+            }
+        }
     } else if platform.has_procfs() {
-        root.list("/sys/class/net")
+        match root.list_checked("/sys/class/net") {
+            Ok(names) => names,
+            Err(e) => {
+                skipped.push(SkippedCheck::new(
+                    "network.interface",
+                    format!("/sys/class/net: {}", e.describe()),
+                ));
+                Vec::new()
+            }
+        }
     } else {
         Vec::new()
     };
@@ -63,17 +87,21 @@ pub mod interfaces {
         pub has_ipv4: bool,
     }
 
+    /// The interfaces, or nothing when the list cannot be had.
+    pub fn list() -> Vec<Interface> {
+        try_list().unwrap_or_default()
+    }
+
+    /// The interfaces; `None` when `getifaddrs` is missing (Android API 23) or fails.
     #[cfg(unix)]
     #[allow(unsafe_code)]
-    pub fn list() -> Vec<Interface> {
+    pub fn try_list() -> Option<Vec<Interface>> {
         use std::ffi::CStr;
-        let Some((getifaddrs, freeifaddrs)) = ifaddrs_fns() else {
-            return Vec::new();
-        };
+        let (getifaddrs, freeifaddrs) = ifaddrs_fns()?;
         let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
         // SAFETY: getifaddrs fills `head` with a list it allocates; we free it with freeifaddrs below.
         if unsafe { getifaddrs(&mut head) } != 0 {
-            return Vec::new();
+            return None;
         }
         let mut out: Vec<Interface> = Vec::new();
         let mut cur = head;
@@ -104,7 +132,7 @@ pub mod interfaces {
         // SAFETY: `head` came from getifaddrs and is freed exactly once.
         unsafe { freeifaddrs(head) };
         out.sort_by(|a, b| a.name.cmp(&b.name));
-        out
+        Some(out)
     }
 
     #[cfg(unix)]
@@ -139,8 +167,8 @@ pub mod interfaces {
     }
 
     #[cfg(not(unix))]
-    pub fn list() -> Vec<Interface> {
-        Vec::new()
+    pub fn try_list() -> Option<Vec<Interface>> {
+        None
     }
 }
 

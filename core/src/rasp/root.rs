@@ -1,8 +1,11 @@
 //! Root (Android) and jailbreak (iOS): su, Magisk and busybox, jailbreak files, insecure build
 //! properties, a writable system partition.
+//!
+//! A path the app may not look at (Magisk's /data/adb is `0700 root` and SELinux-protected: an app's
+//! `stat` gets `EACCES`) is listed in the report's `skipped`, not silently taken as absent.
 
 use super::signals::{PlatformSignals, prop};
-use super::{Finding, FsRoot, Platform, Severity, Threat};
+use super::{Finding, FsRoot, Platform, Severity, SkippedCheck, Threat};
 
 const ANDROID_SU: &[&str] = &[
     "/system/bin/su",
@@ -47,11 +50,16 @@ const IOS_JAILBREAK: &[&str] = &[
 /// Mount points that are read-only on an intact Android device.
 const SYSTEM_MOUNTS: &[&str] = &["/", "/system", "/system_root", "/vendor", "/product"];
 
-pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -> Vec<Finding> {
+pub fn check(
+    root: &FsRoot,
+    platform: Platform,
+    signals: &dyn PlatformSignals,
+    skipped: &mut Vec<SkippedCheck>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
-    let paths = |out: &mut Vec<Finding>, list: &[&str], check: &str, sev: Severity, what: &str| {
-        for p in list {
-            if root.exists(p) {
+    let mut paths =
+        |out: &mut Vec<Finding>, list: &[&str], check: &str, sev: Severity, what: &str| {
+            for p in root.probe_all(check, list, skipped) {
                 out.push(Finding::new(
                     Threat::Root,
                     sev,
@@ -59,8 +67,7 @@ pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -
                     format!("{what}: {p}"),
                 ));
             }
-        }
-    };
+        };
     match platform {
         Platform::Android => {
             paths(
@@ -101,15 +108,18 @@ pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -
                     "ro.secure=0",
                 ));
             }
+            // Custom ROMs (LineageOS unofficial builds, …) are signed with test-keys: a weakened
+            // device, not root by itself. Reported (DeviceSettings) for the server to weigh; su,
+            // Magisk or ro.secure=0 on the same device still block.
             if prop(&props, "ro.build.tags").is_some_and(|t| t.contains("test-keys")) {
                 out.push(Finding::new(
-                    Threat::Root,
-                    Severity::Medium,
+                    Threat::DeviceSettings,
+                    Severity::Low,
                     "root.props",
-                    "ro.build.tags has test-keys",
+                    "ro.build.tags has test-keys (custom ROM)",
                 ));
             }
-            out.extend(writable_system(root));
+            out.extend(writable_system(root, skipped));
         }
         Platform::Ios => paths(
             &mut out,
@@ -123,9 +133,16 @@ pub fn check(root: &FsRoot, platform: Platform, signals: &dyn PlatformSignals) -
     out
 }
 
-fn writable_system(root: &FsRoot) -> Vec<Finding> {
-    let Some(mounts) = root.read("/proc/mounts") else {
-        return Vec::new();
+fn writable_system(root: &FsRoot, skipped: &mut Vec<SkippedCheck>) -> Vec<Finding> {
+    let mounts = match root.read_checked("/proc/mounts") {
+        Ok(m) => m,
+        Err(e) => {
+            skipped.push(SkippedCheck::new(
+                "root.mounts",
+                format!("/proc/mounts: {}", e.describe()),
+            ));
+            return Vec::new();
+        }
     };
     mounts
         .lines()

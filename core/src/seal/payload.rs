@@ -194,6 +194,7 @@ impl Payload {
                 decision: Decision::Allow,
                 blocking: vec![],
                 findings: vec![],
+                skipped: vec![],
                 attestation: None,
                 runs: vec![CheckRun {
                     phase: CheckPhase::Start,
@@ -287,6 +288,11 @@ impl Payload {
                 .findings
                 .iter()
                 .any(|f| f.check.len() > 256 || f.evidence.len() > 1024)
+            || env.skipped.len() > crate::rasp::MAX_SKIPPED
+            || env
+                .skipped
+                .iter()
+                .any(|s| s.check.len() > 256 || s.reason.len() > 256)
         {
             return Err("environment");
         }
