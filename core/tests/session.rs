@@ -541,7 +541,10 @@ fn a_heavily_compressed_recording_is_guided_not_told_there_is_no_face() {
         .map(|i| load_rgb(&fixture(&format!("carphone_6kbps/frame_{i:03}.png"))))
         .collect();
     let (guidance, result) = replay(fixed(&[ChallengeKind::Blink]), &frames);
-    let no_face = guidance.iter().filter(|g| g.prompt == Prompt::NoFace).count();
+    let no_face = guidance
+        .iter()
+        .filter(|g| g.prompt == Prompt::NoFace)
+        .count();
     let named = guidance
         .iter()
         .filter(|g| {
@@ -555,7 +558,10 @@ fn a_heavily_compressed_recording_is_guided_not_told_there_is_no_face() {
         "6 kbit/s: {no_face} no-face and {named} image prompts of {}",
         guidance.len()
     );
-    assert!(named * 2 > guidance.len(), "most frames name the image problem");
+    assert!(
+        named * 2 > guidance.len(),
+        "most frames name the image problem"
+    );
     assert!(no_face * 4 < guidance.len(), "{no_face} no-face prompts");
     let err = result.unwrap_err();
     assert_eq!(err.code(), ErrorCode::CaptureIncomplete, "no blink passed");
