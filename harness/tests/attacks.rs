@@ -4,6 +4,8 @@
 //! `SMARTID_ATTACK_RUNS` sets the runs per row (1 here; docs/attacks.md's table uses more).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::process::Command;
 
 #[test]
@@ -77,17 +79,7 @@ fn no_attack_passes_and_genuine_recordings_do() {
     );
 }
 
-/// Whether the model set under test (`SMARTID_MODELS`, which the binary reads too) has an anti-spoof
-/// model.
+/// Whether the model set under test has an anti-spoof model.
 fn has_antispoof() -> bool {
-    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut path = repo.join(std::env::var_os("SMARTID_MODELS").unwrap_or_else(|| "models".into()));
-    if path.is_dir() {
-        path = path.join("manifest.toml");
-    }
-    let text = std::fs::read_to_string(path).unwrap();
-    smartid_core::manifest::Manifest::parse(&text)
-        .unwrap()
-        .antispoof
-        .is_some()
+    common::manifest().antispoof.is_some()
 }

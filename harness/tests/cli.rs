@@ -1,6 +1,8 @@
 //! The `smartid` binary end to end: demo, capture from PNG and Y4M, keygen/open, env under a real tracer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -26,18 +28,9 @@ fn carphone() -> String {
         .into_owned()
 }
 
-/// The embedder dimension of the model set under test (`SMARTID_MODELS`, which the binary reads too).
+/// The embedder dimension of the model set under test.
 fn template_dim() -> usize {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut path = repo.join(std::env::var_os("SMARTID_MODELS").unwrap_or_else(|| "models".into()));
-    if path.is_dir() {
-        path = path.join("manifest.toml");
-    }
-    let text = std::fs::read_to_string(path).unwrap();
-    smartid_core::manifest::Manifest::parse(&text)
-        .unwrap()
-        .embedder
-        .dim
+    common::manifest().embedder.dim
 }
 
 fn tmp(tag: &str) -> PathBuf {

@@ -75,6 +75,8 @@ pub struct CaptureSession {
     /// The current challenge's last neutral frame (landmarks, depth, face height) for parallax.
     neutral_ref: Option<(Vec<Point>, Vec<f32>, f32)>,
     last_proportions: Option<[f32; 4]>,
+    /// This frame's face was already compared with the reference.
+    identity_checked: bool,
 }
 
 /// How much the face's proportions may change between two frames before identity is checked at once.
@@ -164,6 +166,7 @@ impl CaptureSession {
             capture_started_ms: None,
             neutral_ref: None,
             last_proportions: None,
+            identity_checked: false,
             identity: Identity::new(engine.metric(), same_person),
             eyes: EyeTracker::new(&engine.manifest().eyes),
             engine,
@@ -264,7 +267,8 @@ impl CaptureSession {
         });
         self.last_proportions = Some(shape);
         let drawn = self.identity_schedule.due(frame_no);
-        if (reacquired || jumped || drawn) && !self.identity.check(&self.engine, &face, !frontal)? {
+        self.identity_checked = reacquired || jumped || drawn;
+        if self.identity_checked && !self.identity.check(&self.engine, &face, !frontal)? {
             return Ok(self.fail(Error::FaceChanged, Some(face.face_box)));
         }
         let facts = FrameFacts {
@@ -419,7 +423,8 @@ impl CaptureSession {
         face: &FaceAnalysis,
         turned: bool,
     ) -> Result<Option<Error>> {
-        if !self.identity.check(&self.engine, face, turned)? {
+        // Identity once per frame: a key frame the schedule already checked is not embedded again.
+        if !self.identity_checked && !self.identity.check(&self.engine, face, turned)? {
             return Ok(Some(Error::FaceChanged));
         }
         if self.cfg.liveness.passive() {
