@@ -65,6 +65,17 @@ pub struct CaptureConfig {
     /// camera (the platform camera screens); off for recorded frames, which a desktop replays at
     /// whatever speed it computes.
     pub frame_clock_check: bool,
+    /// Run the heavy models (embeddings, anti-spoof) on the session's worker thread (default), so
+    /// `push_frame` carries only tracking and guidance. Off: they run inside `push_frame`. The result
+    /// is the same either way: each model result is applied a fixed number of frames after the frame
+    /// that asked for it.
+    pub background_models: bool,
+    /// Replay only: seeds the check schedules and the challenge draw, so a replay of the same frames
+    /// checks the same frames and gives the same result. Never set in an app (an attacker who knows
+    /// the schedule places fakes between the checks): the result is marked `test_mode`. Not
+    /// configurable from a file or the FFI.
+    #[serde(skip)]
+    pub replay_seed: Option<u64>,
 }
 
 /// Which frames go to the server for re-verification, and how small they are.
@@ -123,6 +134,8 @@ impl Default for CaptureConfig {
             capture_token: None,
             evidence: EvidenceConfig::default(),
             frame_clock_check: false,
+            background_models: true,
+            replay_seed: None,
         }
     }
 }

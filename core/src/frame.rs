@@ -197,6 +197,7 @@ impl<'a> Frame<'a> {
     /// Converts to an upright RGB image in one pass (format conversion and rotation together).
     pub fn to_rgb(&self) -> Result<RgbImage> {
         self.validate()?;
+        let start = std::time::Instant::now();
         let (sw, sh) = (self.layout.width as usize, self.layout.height as usize);
         let (dw, dh) = match self.layout.rotation {
             Rotation::R0 | Rotation::R180 => (sw, sh),
@@ -217,6 +218,7 @@ impl<'a> Frame<'a> {
                 out[o..o + 3].copy_from_slice(&px);
             }
         }
+        crate::profile::record(crate::profile::Stage::Convert, start);
         Ok(RgbImage {
             width: dw as u32,
             height: dh as u32,

@@ -14,10 +14,13 @@ pub mod frame;
 pub mod liveness;
 pub mod manifest;
 pub mod matching;
+pub mod profile;
 pub mod rasp;
 pub mod seal;
 #[cfg(feature = "capture")]
 mod session;
+#[cfg(feature = "capture")]
+mod threads;
 #[cfg(feature = "capture")]
 pub mod verify;
 pub mod vision;

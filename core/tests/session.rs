@@ -567,3 +567,53 @@ fn a_heavily_compressed_recording_is_guided_not_told_there_is_no_face() {
     assert_eq!(err.code(), ErrorCode::CaptureIncomplete, "no blink passed");
     assert!(guidance.iter().all(|g| g.step != Step::Capturing));
 }
+
+/// The heavy models run on the session's worker, off the caller's thread, and a replay with a seed
+/// gives the same guidance, checks and template whether they run there or inline, run after run.
+#[test]
+fn a_seeded_replay_is_the_same_with_the_models_on_the_worker_or_inline() {
+    use smartid_core::profile::Stage;
+    let frames = carphone_frames(0..120);
+    let run = |background: bool| {
+        let cfg = CaptureConfig {
+            replay_seed: Some(11),
+            background_models: background,
+            ..fixed(&[ChallengeKind::Blink])
+        };
+        let mut s = CaptureSession::new(engine(), cfg, desktop_checks()).unwrap();
+        let (mut guidance, mut caller_embedder) = (Vec::new(), std::time::Duration::ZERO);
+        for (i, f) in frames.iter().enumerate() {
+            let g = s.push_rgb(f, t_ms(i)).unwrap();
+            caller_embedder += s.frame_times().get(Stage::Embedder);
+            let end = matches!(g.step, Step::Done | Step::Failed);
+            guidance.push(format!("{g:?}"));
+            if end {
+                break;
+            }
+        }
+        let worker_embedder = s.worker_times().get(Stage::Embedder);
+        let r = s.finish().unwrap();
+        let outcome = (
+            guidance,
+            r.template().values().to_vec(),
+            r.template_frame(),
+            format!("{:?}", r.evidence()),
+        );
+        (outcome, caller_embedder, worker_embedder)
+    };
+    let (first, caller, worker) = run(true);
+    assert_eq!(
+        caller,
+        std::time::Duration::ZERO,
+        "no embedding on the caller's thread"
+    );
+    assert!(worker > std::time::Duration::ZERO);
+    let (again, _, _) = run(true);
+    assert!(first == again, "the same replay gave another result");
+    let (inline, caller, worker) = run(false);
+    assert!(caller > std::time::Duration::ZERO);
+    assert_eq!(worker, std::time::Duration::ZERO);
+    assert!(first == inline, "worker and inline runs differ");
+    // Seeded schedules are predictable: the result is a replay.
+    assert!(first.3.contains("test_mode: true"));
+}

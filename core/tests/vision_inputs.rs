@@ -218,7 +218,13 @@ fn models_load_from_bytes() {
 fn corrupt_models_and_manifests_are_rejected() {
     let (manifest, files) = model_bytes();
     let file = "mediapipe/iris_landmark.onnx";
-    let code = |m: &str, src: &dyn ModelSource| Engine::load(m, src).unwrap_err().code();
+    // `ready`: the embedder's errors arrive from its background load, with the same codes.
+    let code = |m: &str, src: &dyn ModelSource| {
+        Engine::load(m, src)
+            .and_then(|e| e.ready())
+            .unwrap_err()
+            .code()
+    };
 
     // One flipped byte: checksum.
     let mut flipped = files.clone();

@@ -111,7 +111,9 @@ impl PhotoMatcher {
     pub fn engine(&self) -> Result<Arc<Engine>, PhotoError> {
         self.engine
             .get_or_init(|| {
+                // Every model ready (and its errors reported) before the first photo.
                 Engine::from_path(&self.models)
+                    .and_then(|e| e.ready().map(|()| e))
                     .map(Arc::new)
                     .map_err(|e| e.to_string())
             })

@@ -61,6 +61,7 @@ impl Crop {
         max_side: u32,
         quality: u8,
     ) -> Result<EvidenceFrame> {
+        let start = std::time::Instant::now();
         let (w, h) = (self.image.width(), self.image.height());
         let scale = (max_side as f32 / w.max(h) as f32).min(1.0);
         let (tw, th) = (
@@ -80,6 +81,7 @@ impl Crop {
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut *jpeg, quality)
             .write_image(&scaled, tw, th, image::ExtendedColorType::Rgb8)
             .map_err(|_| Error::Internal("evidence frame encoding failed".into()))?;
+        crate::profile::record(crate::profile::Stage::Evidence, start);
         Ok(EvidenceFrame {
             role,
             challenge,

@@ -1,10 +1,9 @@
 //! Is it still the person seen at positioning? An embedding of the positioning face is the reference;
 //! later faces are compared with it on re-acquisition, on a schedule, and at the template frame.
 
-use crate::error::Result;
 use crate::liveness::IdentityEvidence;
 use crate::matching::Metric;
-use crate::vision::{Embedding, Engine, FaceAnalysis};
+use crate::vision::Embedding;
 
 /// The wider tolerance of a turned face, as a multiple of the match threshold's distance.
 const TURNED_FACTOR: f32 = 1.2;
@@ -41,25 +40,11 @@ impl Identity {
         }
     }
 
-    /// Embeds this frame's face and compares it with the reference (true before there is one). A
-    /// `turned` face is judged within a wider tolerance (1.2× the threshold's distance), as the server's
+    /// Compares an embedding with the reference (true when there is none yet). A `turned` face is
+    /// judged within a wider tolerance (1.2× the threshold's distance), as the server's
     /// re-verification does: a turned head embeds further from a frontal one.
-    pub(super) fn check(
-        &mut self,
-        engine: &Engine,
-        face: &FaceAnalysis,
-        turned: bool,
-    ) -> Result<bool> {
-        if self.reference.is_none() {
-            return Ok(true);
-        }
-        let emb = engine.embed(face)?;
-        Ok(self.compare_within(&emb, turned))
-    }
-
-    /// Compares an embedding with the reference (true when there is none yet).
-    pub(super) fn compare(&mut self, emb: &Embedding) -> bool {
-        self.compare_within(emb, false)
+    pub(super) fn compare(&mut self, emb: &Embedding, turned: bool) -> bool {
+        self.compare_within(emb, turned)
     }
 
     fn compare_within(&mut self, emb: &Embedding, turned: bool) -> bool {

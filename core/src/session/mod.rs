@@ -13,8 +13,12 @@ mod result;
 mod schedule;
 mod steps;
 mod tracking;
+mod worker;
 
 use std::sync::Arc;
+
+use rand::SeedableRng as _;
+use rand::rngs::StdRng;
 
 use crate::config::CaptureConfig;
 use crate::error::{Error, Result};
@@ -26,6 +30,7 @@ use crate::liveness::eyes::EyeTracker;
 use crate::liveness::parallax;
 use crate::liveness::passive::PassiveLiveness;
 use crate::liveness::{LivenessEvidence, LivenessMode, PassiveOutcome};
+use crate::profile::{self, StageTimes};
 use crate::rasp::EnvironmentChecks;
 use crate::seal::{CaptureNonce, CaptureToken, ModelRef, SessionId, Template};
 use crate::vision::{BoxF, Engine, FaceAnalysis, Point, QualityIssue};
@@ -38,6 +43,7 @@ pub use result::CaptureResult;
 use schedule::RandomSchedule;
 use steps::{Candidate, FrameFacts, State, proportions, signals};
 use tracking::{Observation, Tracker};
+use worker::{Job, ModelWorker, Output, Purpose};
 
 pub struct CaptureSession {
     engine: Arc<Engine>,
@@ -77,6 +83,12 @@ pub struct CaptureSession {
     last_proportions: Option<[f32; 4]>,
     /// This frame's face was already compared with the reference.
     identity_checked: bool,
+    /// Embeddings and the anti-spoof model, off the camera thread.
+    worker: ModelWorker,
+    /// The reference embedding was asked for: identity checks from here on.
+    reference_asked: bool,
+    /// Stage times of the last `push_frame` on the caller's thread.
+    frame_times: StageTimes,
 }
 
 /// How much the face's proportions may change between two frames before identity is checked at once.
@@ -137,7 +149,10 @@ impl CaptureSession {
             ));
         }
         let environment = EnvironmentWatch::start(checks, cfg.environment_recheck_ms)?;
-        let mut rng = rand::rng();
+        let mut rng = match cfg.replay_seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_rng(&mut rand::rng()),
+        };
         let (challenges, test_mode) = if !cfg.liveness.active() {
             (vec![], false)
         } else if let Some(fixed) = &cfg.fixed_challenges {
@@ -154,10 +169,15 @@ impl CaptureSession {
             .same_person_threshold
             .unwrap_or_else(|| engine.match_threshold());
         let cfg_evidence = cfg.evidence.clone();
+        // A seeded schedule is predictable: such a capture is a replay, marked as test mode.
+        let test_mode = test_mode || cfg.replay_seed.is_some();
         let origin = std::time::Instant::now();
         Ok(Self {
-            detect_schedule: RandomSchedule::new(cfg.sample_every),
-            identity_schedule: RandomSchedule::new(cfg.identity_every),
+            detect_schedule: RandomSchedule::new(cfg.sample_every, &mut rng),
+            identity_schedule: RandomSchedule::new(cfg.identity_every, &mut rng),
+            worker: ModelWorker::new(engine.clone(), cfg.background_models)?,
+            reference_asked: false,
+            frame_times: StageTimes::default(),
             clock: Box::new(move || origin.elapsed().as_millis().try_into().unwrap_or(u64::MAX)),
             wall_start: None,
             last_digest: None,
@@ -207,12 +227,31 @@ impl CaptureSession {
     /// Feeds one camera frame with its capture time (ms, monotonic). A malformed frame returns an error
     /// and leaves the session as it was; everything else is reported through the guidance.
     pub fn push_frame(&mut self, frame: &Frame, t_ms: u64) -> Result<Guidance> {
-        let rgb = frame.to_rgb()?;
-        self.push_rgb(&rgb, t_ms)
+        profile::take();
+        let out = frame.to_rgb().and_then(|rgb| self.step_frame(&rgb, t_ms));
+        self.frame_times = profile::take();
+        out
     }
 
     /// As [`push_frame`](Self::push_frame) for an image already upright and RGB.
     pub fn push_rgb(&mut self, rgb: &RgbImage, t_ms: u64) -> Result<Guidance> {
+        profile::take();
+        let out = self.step_frame(rgb, t_ms);
+        self.frame_times = profile::take();
+        out
+    }
+
+    /// Where the last `push_frame` spent its time on the caller's thread, per stage.
+    pub fn frame_times(&self) -> StageTimes {
+        self.frame_times
+    }
+
+    /// Model time spent on the session's worker thread so far (results applied).
+    pub fn worker_times(&self) -> StageTimes {
+        self.worker.times()
+    }
+
+    fn step_frame(&mut self, rgb: &RgbImage, t_ms: u64) -> Result<Guidance> {
         if self.is_over() {
             return Ok(self.guidance(None));
         }
@@ -237,6 +276,16 @@ impl CaptureSession {
                 return Ok(self.fail(Error::InjectionSuspected { reason }, None));
             }
         }
+        if let Some(failed) = self.apply_model_results(frame_no)? {
+            return Ok(failed);
+        }
+        if let State::Finishing { at } = self.state {
+            return Ok(if frame_no >= at {
+                self.complete(t_ms)
+            } else {
+                self.guidance(None)
+            });
+        }
         let frozen = self.frozen(rgb);
         // With passive liveness, template candidates always carry the detector and anti-spoof; other
         // frames when drawn.
@@ -254,8 +303,9 @@ impl CaptureSession {
         let eye_relative = self.eyes.relative(face.eyes.ratio());
         face.eyes.closed = self.eyes.observe(face.eyes.ratio(), frontal);
         face.quality.eyes_open = !face.eyes.closed;
-        if let Some(live) = face.live {
-            self.passive.add(live);
+        if sample && let Some(d) = &face.detection {
+            let bbox = d.bbox;
+            self.ask_passive(rgb, &bbox, frame_no)?;
         }
         // Identity: on re-acquisition, when the face's proportions jump (another face put in the same
         // place), and on CSPRNG-drawn frames.
@@ -268,8 +318,8 @@ impl CaptureSession {
         self.last_proportions = Some(shape);
         let drawn = self.identity_schedule.due(frame_no);
         self.identity_checked = reacquired || jumped || drawn;
-        if self.identity_checked && !self.identity.check(&self.engine, &face, !frontal)? {
-            return Ok(self.fail(Error::FaceChanged, Some(face.face_box)));
+        if self.identity_checked {
+            self.ask_identity(&face, !frontal, frame_no)?;
         }
         let facts = FrameFacts {
             frame: frame_no,
@@ -316,6 +366,78 @@ impl CaptureSession {
         }
     }
 
+    /// Applies the model results due on this frame; `Some` when one of them fails the capture.
+    fn apply_model_results(&mut self, frame_no: u64) -> Result<Option<Guidance>> {
+        for ready in self.worker.due(frame_no)? {
+            let output = match ready.output {
+                Ok(o) => o,
+                Err(e) => return Ok(Some(self.fail(e, None))),
+            };
+            match (ready.purpose, output) {
+                (Purpose::Reference, Output::Embedding(e)) => self.identity.set_reference(e),
+                (Purpose::Identity { turned }, Output::Embedding(e)) => {
+                    if !self.identity.compare(&e, turned) {
+                        return Ok(Some(self.fail(Error::FaceChanged, None)));
+                    }
+                }
+                (Purpose::Candidate { frame }, Output::Embedding(e)) => {
+                    // A later, better candidate may have replaced this one.
+                    if let Some(best) = self.best.as_mut().filter(|b| b.frame == frame) {
+                        best.embedding = Some(e);
+                    }
+                }
+                (Purpose::Passive, Output::Live(p)) => {
+                    if let Some(p) = p {
+                        self.passive.add(p);
+                    }
+                }
+                _ => return Err(Error::Internal("model result of the wrong kind".into())),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Waits for every model result still on its way: whether one of them is a failed identity check.
+    fn identity_fails_pending(&mut self) -> bool {
+        let Ok(ready) = self.worker.drain() else {
+            return false;
+        };
+        let mut changed = false;
+        for r in ready {
+            match (r.purpose, r.output) {
+                (Purpose::Reference, Ok(Output::Embedding(e))) => self.identity.set_reference(e),
+                (Purpose::Identity { turned }, Ok(Output::Embedding(e))) => {
+                    changed |= !self.identity.compare(&e, turned);
+                }
+                _ => {}
+            }
+        }
+        changed
+    }
+
+    /// Identity for this frame's face, once the reference was asked for (its result comes first).
+    fn ask_identity(&mut self, face: &FaceAnalysis, turned: bool, frame_no: u64) -> Result<()> {
+        if !self.reference_asked {
+            return Ok(());
+        }
+        let job = Job::Embed(face.aligned.clone());
+        self.worker
+            .submit(frame_no, Purpose::Identity { turned }, job)
+    }
+
+    /// A passive-liveness sample on the detector's box (when passive liveness runs).
+    fn ask_passive(&mut self, rgb: &RgbImage, bbox: &BoxF, frame_no: u64) -> Result<()> {
+        if !self.cfg.liveness.passive() {
+            return Ok(());
+        }
+        match self.engine.antispoof_crop(rgb, bbox) {
+            Some(crop) => self
+                .worker
+                .submit(frame_no, Purpose::Passive, Job::Live(crop)),
+            None => Ok(()),
+        }
+    }
+
     fn is_over(&self) -> bool {
         matches!(
             self.state,
@@ -327,7 +449,7 @@ impl CaptureSession {
         match &self.state {
             State::Positioning { .. } => Step::Positioning,
             State::Challenge { .. } => Step::Challenge,
-            State::Capturing { .. } => Step::Capturing,
+            State::Capturing { .. } | State::Finishing { .. } => Step::Capturing,
             State::Done(_) | State::Consumed => Step::Done,
             State::Failed(_) => Step::Failed,
         }
@@ -422,10 +544,12 @@ impl CaptureSession {
         rgb: &RgbImage,
         face: &FaceAnalysis,
         turned: bool,
-    ) -> Result<Option<Error>> {
+        frame_no: u64,
+    ) -> Result<()> {
         // Identity once per frame: a key frame the schedule already checked is not embedded again.
-        if !self.identity_checked && !self.identity.check(&self.engine, face, turned)? {
-            return Ok(Some(Error::FaceChanged));
+        if !self.identity_checked {
+            self.identity_checked = true;
+            self.ask_identity(face, turned, frame_no)?;
         }
         if self.cfg.liveness.passive() {
             let bbox = match &face.detection {
@@ -434,13 +558,11 @@ impl CaptureSession {
                     .tracker
                     .detect_around(&self.engine, rgb, &face.face_box)?,
             };
-            if let Some(b) = bbox
-                && let Some(p) = self.engine.live_probability(rgb, &b)?
-            {
-                self.passive.add(p);
+            if let Some(b) = bbox {
+                self.ask_passive(rgb, &b, frame_no)?;
             }
         }
-        Ok(None)
+        Ok(())
     }
 
     fn advance(
@@ -466,7 +588,9 @@ impl CaptureSession {
                 if *good < self.cfg.positioning_frames {
                     return Ok(self.guidance_with(Prompt::HoldStill, bbox));
                 }
-                self.identity.set_reference(self.engine.embed(&face)?);
+                let job = Job::Embed(face.aligned.clone());
+                self.worker.submit(frame_no, Purpose::Reference, job)?;
+                self.reference_asked = true;
                 self.state = self.next_challenge(0, t_ms);
                 Ok(self.guidance(bbox))
             }
@@ -477,34 +601,48 @@ impl CaptureSession {
                 let started = *self.capture_started_ms.get_or_insert(t_ms);
                 self.capture_seen += 1;
                 self.capture_frozen += u32::from(facts.frozen);
-                if issues.is_empty() {
+                // The template frame is the best of the first `capture_frames` frames (or the first
+                // usable one after them).
+                let open = seen <= self.cfg.capture_frames || self.best.is_none();
+                if issues.is_empty() && open {
                     let score = Candidate::score(&face);
                     if self.best.as_ref().is_none_or(|b| score > b.score) {
+                        let job = Job::Embed(face.aligned.clone());
+                        self.worker.submit(
+                            frame_no,
+                            Purpose::Candidate { frame: frame_no },
+                            job,
+                        )?;
                         self.best = Some(Candidate {
                             score,
                             frame: frame_no,
                             quality: face.quality,
-                            embedding: self.engine.embed(&face)?,
+                            embedding: None,
                             crop: self
                                 .recorder
                                 .template_crop(rgb, &face.face_box, frame_no, t_ms),
                         });
                     }
                 }
+                // Samples asked for count: all of them are applied before the capture completes.
+                let samples = self.passive.samples() + self.worker.pending_passive();
                 let passive_ready = if self.cfg.liveness == LivenessMode::Passive {
                     // Passive alone is the weaker mode: more samples, over a longer stretch.
                     let min = self
                         .cfg
                         .passive_min_samples
                         .max(self.cfg.passive_only_min_samples);
-                    self.passive.samples() >= min
-                        && t_ms.saturating_sub(started) >= self.cfg.passive_only_min_ms
+                    samples >= min && t_ms.saturating_sub(started) >= self.cfg.passive_only_min_ms
                 } else {
-                    !self.cfg.liveness.passive()
-                        || self.passive.samples() >= self.cfg.passive_min_samples
+                    !self.cfg.liveness.passive() || samples >= self.cfg.passive_min_samples
                 };
                 if seen >= self.cfg.capture_frames && self.best.is_some() && passive_ready {
-                    return Ok(self.complete(bbox, t_ms));
+                    // Everything asked for up to this frame is applied `LAG_FRAMES` later; then
+                    // the capture completes, whatever the threads' timing.
+                    self.state = State::Finishing {
+                        at: frame_no + worker::LAG_FRAMES,
+                    };
+                    return Ok(self.guidance(bbox));
                 }
                 let prompt = issues
                     .first()
@@ -512,7 +650,9 @@ impl CaptureSession {
                     .unwrap_or(Prompt::HoldStill);
                 Ok(self.guidance_with(prompt, bbox))
             }
-            State::Done(_) | State::Failed(_) | State::Consumed => Ok(self.guidance(bbox)),
+            State::Finishing { .. } | State::Done(_) | State::Failed(_) | State::Consumed => {
+                Ok(self.guidance(bbox))
+            }
         }
     }
 
@@ -569,9 +709,7 @@ impl CaptureSession {
         }
         if before != after || passed.is_some() {
             let turned = turn && after == Phase::Acting;
-            if let Some(e) = self.verify_key_frame(rgb, &face, turned)? {
-                return Ok(self.fail(e, bbox));
-            }
+            self.verify_key_frame(rgb, &face, turned, frame_no)?;
         }
         if let Some(ev) = passed {
             self.evidence.push(ev);
@@ -592,8 +730,9 @@ impl CaptureSession {
         Ok(self.guidance(bbox))
     }
 
-    /// Passive decision, final identity check, template.
-    fn complete(&mut self, bbox: Option<BoxF>, t_ms: u64) -> Guidance {
+    /// Passive decision, final identity check, template: every model result asked for is applied.
+    fn complete(&mut self, t_ms: u64) -> Guidance {
+        let bbox = None;
         // Passive alone has no challenge to show motion: a held still (frozen frames) is not a face.
         if self.cfg.liveness == LivenessMode::Passive && self.capture_frozen * 2 > self.capture_seen
         {
@@ -611,10 +750,14 @@ impl CaptureSession {
         } else {
             PassiveOutcome::NotRequested
         };
-        let Some(mut best) = self.best.take() else {
+        let Some((mut best, embedding)) = self
+            .best
+            .take()
+            .and_then(|mut b| b.embedding.take().map(|e| (b, e)))
+        else {
             return self.fail(Error::CaptureIncomplete, bbox);
         };
-        if !self.identity.compare(&best.embedding) {
+        if !self.identity.compare(&embedding, false) {
             return self.fail(Error::FaceChanged, bbox);
         }
         let evidence_frames = match self.recorder.finish(best.crop.take()) {
@@ -624,8 +767,8 @@ impl CaptureSession {
         let manifest = self.engine.manifest();
         let template = match Template::new(
             &manifest.embedder.model.id,
-            best.embedding.metric(),
-            best.embedding.values().to_vec(),
+            embedding.metric(),
+            embedding.values().to_vec(),
         ) {
             Ok(t) => t,
             Err(e) => return self.fail(Error::Seal(e), bbox),
@@ -666,13 +809,28 @@ impl CaptureSession {
     }
 
     fn fail(&mut self, e: Error, bbox: Option<BoxF>) -> Guidance {
+        // A face swapped into place also breaks the challenge it was asked; the identity result on
+        // its way says what really happened, so it is waited for.
+        let about_the_face = matches!(
+            e,
+            Error::ChallengeFailed { .. }
+                | Error::InjectionSuspected { .. }
+                | Error::SpoofSuspected
+        );
+        let e = if about_the_face && self.identity_fails_pending() {
+            Error::FaceChanged
+        } else {
+            e
+        };
         self.state = State::Failed(e);
         self.guidance(bbox)
     }
 
     fn guidance(&self, bbox: Option<BoxF>) -> Guidance {
         let prompt = match &self.state {
-            State::Positioning { .. } | State::Capturing { .. } => Prompt::HoldStill,
+            State::Positioning { .. } | State::Capturing { .. } | State::Finishing { .. } => {
+                Prompt::HoldStill
+            }
             State::Challenge { current, .. } => Prompt::for_challenge(current.kind()),
             State::Done(_) | State::Consumed => Prompt::Done,
             State::Failed(_) => Prompt::Failed,
@@ -694,10 +852,11 @@ impl CaptureSession {
                 None,
             ),
             State::Capturing { seen } => (
-                0.8 + 0.2 * (*seen as f32 / self.cfg.capture_frames as f32).min(1.0),
+                0.8 + 0.19 * (*seen as f32 / self.cfg.capture_frames as f32).min(1.0),
                 None,
                 None,
             ),
+            State::Finishing { .. } => (0.99, None, None),
             State::Done(_) | State::Consumed => (1.0, None, None),
             State::Failed(e) => (0.0, None, Some(e.code())),
         };

@@ -18,6 +18,11 @@ pub(super) enum State {
     Capturing {
         seen: u32,
     },
+    /// The template frame is chosen; the model results asked for up to here are applied on the frame
+    /// `at` (the worker's lag), then the capture completes.
+    Finishing {
+        at: u64,
+    },
     Done(Box<CaptureResult>),
     Failed(Error),
     /// The result was taken by `finish`.
@@ -29,7 +34,8 @@ pub(super) struct Candidate {
     pub score: f32,
     pub frame: u64,
     pub quality: Quality,
-    pub embedding: Embedding,
+    /// Arrives from the model worker a few frames later.
+    pub embedding: Option<Embedding>,
     /// The frame's face region for the evidence (when evidence frames are on).
     pub crop: Option<super::evidence::Crop>,
 }

@@ -34,8 +34,8 @@ impl Tracker {
         self.detector_runs
     }
 
-    /// Detect or track, then analyse the one face. `sample`: run the detector (and the anti-spoof
-    /// model) on this frame even while tracking; the session draws these frames at random. The flag
+    /// Detect or track, then analyse the one face. `sample`: run the detector on this frame even while
+    /// tracking (the session then scores the detection with the anti-spoof model); the session draws these frames at random. The flag
     /// says the face was (re)acquired on this frame rather than followed: identity is then checked
     /// again.
     pub(super) fn observe(
@@ -102,9 +102,8 @@ impl Tracker {
                 reacquired = true;
             }
         }
-        // Passive samples follow the sampling schedule whether or not the detector also ran for tracking.
-        let with_antispoof = sample && detection.is_some() && cfg.liveness.passive();
-        let analysis = match engine.analyze_mesh(rgb, detection, mesh.clone(), with_antispoof) {
+        // The anti-spoof model runs on the session's worker, on the detection this returns.
+        let analysis = match engine.analyze_mesh(rgb, detection, mesh.clone(), false) {
             Ok(a) => a,
             Err(Error::PartialFace { .. }) => {
                 self.track = None;

@@ -26,14 +26,18 @@ impl AntiSpoof {
 
     /// Probability that the face in `detector_box` is a live person (not a print or a screen).
     pub fn live_probability(&self, img: &RgbImage, detector_box: &BoxF) -> Result<f32> {
-        let (w, h) = (img.width() as f32, img.height() as f32);
-        let train_box = self.training_box(detector_box, w, h);
-        let input = self.model.input_spec();
-        let (l, t, cw, ch) = scaled_crop_rect(&train_box, self.spec.crop_scale, w, h);
-        let (iw, ih) = (input.width(), input.height());
-        let map = Affine::resize(l, t, cw / iw as f32, ch / ih as f32);
-        let crop = warp_rgb(img, &map, iw, ih, Border::Replicate);
-        let out = self.model.run(&crop)?;
+        self.score(&self.crop(img, detector_box))
+    }
+
+    /// The model's input cut from the frame (cheap: the session cuts it on the camera thread and
+    /// scores it on its worker).
+    pub fn crop(&self, img: &RgbImage, detector_box: &BoxF) -> RgbImage {
+        crop(&self.spec, img, detector_box)
+    }
+
+    /// Live-class probability of a [`crop`](Self::crop).
+    pub fn score(&self, crop: &RgbImage) -> Result<f32> {
+        let out = self.model.run(crop)?;
         let probs = softmax(&out[self.output]);
         probs
             .get(self.spec.live_class)
@@ -43,18 +47,29 @@ impl AntiSpoof {
                 detail: "live_class is beyond the output size".into(),
             })
     }
+}
 
-    /// The square box this model was trained on, derived from our detector's box (see the manifest).
-    fn training_box(&self, b: &BoxF, w: f32, h: f32) -> BoxF {
-        let c = b.centre();
-        let cy = c.y + self.spec.box_shift_y * b.height();
-        let side = self.spec.box_side * b.height();
-        BoxF {
-            x1: (c.x - side / 2.0).max(0.0),
-            y1: (cy - side / 2.0).max(0.0),
-            x2: (c.x + side / 2.0).min(w - 1.0),
-            y2: (cy + side / 2.0).min(h - 1.0),
-        }
+/// The anti-spoof model's input for a detector box, from the manifest alone (no model needed).
+pub fn crop(spec: &AntiSpoofSpec, img: &RgbImage, detector_box: &BoxF) -> RgbImage {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let train_box = training_box(spec, detector_box, w, h);
+    let input = &spec.model.input;
+    let (l, t, cw, ch) = scaled_crop_rect(&train_box, spec.crop_scale, w, h);
+    let (iw, ih) = (input.width(), input.height());
+    let map = Affine::resize(l, t, cw / iw as f32, ch / ih as f32);
+    warp_rgb(img, &map, iw, ih, Border::Replicate)
+}
+
+/// The square box this model was trained on, derived from our detector's box (see the manifest).
+fn training_box(spec: &AntiSpoofSpec, b: &BoxF, w: f32, h: f32) -> BoxF {
+    let c = b.centre();
+    let cy = c.y + spec.box_shift_y * b.height();
+    let side = spec.box_side * b.height();
+    BoxF {
+        x1: (c.x - side / 2.0).max(0.0),
+        y1: (cy - side / 2.0).max(0.0),
+        x2: (c.x + side / 2.0).min(w - 1.0),
+        y2: (cy + side / 2.0).min(h - 1.0),
     }
 }
 

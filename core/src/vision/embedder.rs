@@ -104,34 +104,6 @@ impl Embedder {
         })
     }
 
-    /// The face cut to the model's input (also used for the sharpness measure).
-    pub fn align(&self, img: &RgbImage, mesh: &MeshResult) -> Result<RgbImage> {
-        let alignment = &self.spec.alignment;
-        let reference: Vec<Point> = alignment
-            .points
-            .iter()
-            .map(|p| Point::new(p.at[0], p.at[1]))
-            .collect();
-        let found: Vec<Point> = alignment
-            .points
-            .iter()
-            .map(|p| Point::mean(&p.landmarks.iter().map(|i| mesh.p(*i)).collect::<Vec<_>>()))
-            .collect();
-        let input = self.model.input_spec();
-        let (w, h) = (input.width(), input.height());
-        match alignment.sampling {
-            Sampling::Affine => {
-                let to_crop = Affine::similarity(&found, &reference).ok_or_else(degenerate)?;
-                let map = to_crop.invert().ok_or_else(degenerate)?;
-                Ok(warp_rgb(img, &map, w, h, Border::Zero))
-            }
-            Sampling::DlibChip => {
-                let to_image = Affine::similarity(&reference, &found).ok_or_else(degenerate)?;
-                Ok(dlib_chip(img, &to_image, w))
-            }
-        }
-    }
-
     pub fn embed_aligned(&self, aligned: &RgbImage) -> Result<Embedding> {
         let mut out = self.model.run(aligned)?;
         let raw = std::mem::take(&mut out[self.output]);
@@ -242,6 +214,35 @@ fn dlib_chip(img: &RgbImage, to_image: &Affine, n: usize) -> RgbImage {
         ty: (map.ty - y0) / g,
     };
     warp_rgb(&level, &level_map, n, n, Border::Zero)
+}
+
+/// The face cut to the embedder's input by the manifest's alignment: needs no model, so every frame
+/// has it while the embedder itself may still be loading.
+pub fn align(spec: &EmbedderSpec, img: &RgbImage, mesh: &MeshResult) -> Result<RgbImage> {
+    let alignment = &spec.alignment;
+    let reference: Vec<Point> = alignment
+        .points
+        .iter()
+        .map(|p| Point::new(p.at[0], p.at[1]))
+        .collect();
+    let found: Vec<Point> = alignment
+        .points
+        .iter()
+        .map(|p| Point::mean(&p.landmarks.iter().map(|i| mesh.p(*i)).collect::<Vec<_>>()))
+        .collect();
+    let input = &spec.model.input;
+    let (w, h) = (input.width(), input.height());
+    match alignment.sampling {
+        Sampling::Affine => {
+            let to_crop = Affine::similarity(&found, &reference).ok_or_else(degenerate)?;
+            let map = to_crop.invert().ok_or_else(degenerate)?;
+            Ok(warp_rgb(img, &map, w, h, Border::Zero))
+        }
+        Sampling::DlibChip => {
+            let to_image = Affine::similarity(&reference, &found).ok_or_else(degenerate)?;
+            Ok(dlib_chip(img, &to_image, w))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `Engine`: the manifest's models, loaded once (checksums verified) and shared by sessions.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 
@@ -28,8 +29,59 @@ pub struct Engine {
     detector: Detector,
     mesh: Mesh,
     eyes: EyeModel,
-    antispoof: Option<AntiSpoof>,
-    embedder: Embedder,
+    antispoof: Option<Deferred<AntiSpoof>>,
+    embedder: Deferred<Embedder>,
+}
+
+type Build<T> = Box<dyn FnOnce() -> Result<T> + Send>;
+
+/// A model verified at load and parsed on a background thread started then. The embedder and the
+/// anti-spoof model are not needed for the first guidance (they run on the session's worker, from
+/// the end of positioning): the first frame does not wait for them, and they are ready long before
+/// they are asked for. Whoever asks first while the build runs waits for it.
+struct Deferred<T> {
+    inner: Arc<DeferredInner<T>>,
+}
+
+struct DeferredInner<T> {
+    built: OnceLock<Result<T>>,
+    build: Mutex<Option<Build<T>>>,
+}
+
+impl<T: Send + Sync + 'static> Deferred<T> {
+    fn start(build: Build<T>) -> Self {
+        let inner = Arc::new(DeferredInner {
+            built: OnceLock::new(),
+            build: Mutex::new(Some(build)),
+        });
+        let background = inner.clone();
+        // Without a thread, the first use builds it.
+        let _ = std::thread::Builder::new()
+            .name("smartid-load".into())
+            .spawn(move || {
+                crate::threads::lower_priority();
+                // Its error is kept for whoever asks for the model.
+                let _ = background.get();
+            });
+        Self { inner }
+    }
+
+    fn get(&self) -> Result<&T> {
+        self.inner.get()
+    }
+}
+
+impl<T> DeferredInner<T> {
+    fn get(&self) -> Result<&T> {
+        let built = self.built.get_or_init(|| {
+            let build = self.build.lock().ok().and_then(|mut b| b.take());
+            match build {
+                Some(build) => build(),
+                None => Err(Error::Internal("model build lost".into())),
+            }
+        });
+        built.as_ref().map_err(Clone::clone)
+    }
 }
 
 impl std::fmt::Debug for Engine {
@@ -90,12 +142,36 @@ impl Engine {
         }
     }
 
-    /// Loads from a manifest text and any byte source (assets, bundles, memory).
+    /// Loads from a manifest text and any byte source (assets, bundles, memory). Every checksum is
+    /// verified here; the detector, mesh and eye models are ready on return, the embedder and the
+    /// anti-spoof model finish on a background thread ([`ready`](Self::ready) waits for them).
     pub fn load(manifest_text: &str, source: &dyn ModelSource) -> Result<Self> {
         let manifest = Manifest::parse(manifest_text)?;
         let load = |role: &'static str, spec: &crate::manifest::ModelSpec| -> Result<OnnxModel> {
             let bytes = read_verified(source, role, spec)?;
             OnnxModel::load(role, spec, &bytes)
+        };
+        // Read and verified now (a missing or altered file fails the load), parsed later.
+        let embedder = {
+            let (spec, bytes) = (
+                manifest.embedder.clone(),
+                read_verified(source, "embedder", &manifest.embedder.model)?,
+            );
+            Deferred::start(Box::new(move || {
+                Embedder::new(OnnxModel::load("embedder", &spec.model, &bytes)?, spec)
+            }))
+        };
+        let antispoof = match &manifest.antispoof {
+            Some(spec) => {
+                let (spec, bytes) = (
+                    spec.clone(),
+                    read_verified(source, "antispoof", &spec.model)?,
+                );
+                Some(Deferred::start(Box::new(move || {
+                    AntiSpoof::new(OnnxModel::load("antispoof", &spec.model, &bytes)?, spec)
+                })))
+            }
+            None => None,
         };
         let detector = Detector::new(
             load("detector", &manifest.detector.model)?,
@@ -103,17 +179,6 @@ impl Engine {
         )?;
         let mesh = Mesh::new(load("mesh", &manifest.mesh.model)?, manifest.mesh.clone())?;
         let eyes = EyeModel::new(load("eyes", &manifest.eyes.model)?, manifest.eyes.clone())?;
-        let antispoof = match &manifest.antispoof {
-            Some(spec) => Some(AntiSpoof::new(
-                load("antispoof", &spec.model)?,
-                spec.clone(),
-            )?),
-            None => None,
-        };
-        let embedder = Embedder::new(
-            load("embedder", &manifest.embedder.model)?,
-            manifest.embedder.clone(),
-        )?;
         Ok(Self {
             manifest,
             detector,
@@ -122,6 +187,17 @@ impl Engine {
             antispoof,
             embedder,
         })
+    }
+
+    /// Waits for the models still loading in the background and reports their errors (a model the
+    /// parser refuses, an output the manifest names and the model lacks). Without it, such an error
+    /// fails the first capture that needs the model, with the same code.
+    pub fn ready(&self) -> Result<()> {
+        self.embedder.get()?;
+        if let Some(a) = &self.antispoof {
+            a.get()?;
+        }
+        Ok(())
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -199,9 +275,9 @@ impl Engine {
         let eyes = self.eyes.run(img, &mesh, lm)?;
         let pose = pose::head_pose(&mesh, lm);
         let five_points = five_points(&mesh, lm);
-        let aligned = self.embedder.align(img, &mesh)?;
+        let aligned = super::embedder::align(&self.manifest.embedder, img, &mesh)?;
         let live = match (&detection, &self.antispoof, with_antispoof) {
-            (Some(d), Some(model), true) => Some(model.live_probability(img, &d.bbox)?),
+            (Some(d), Some(model), true) => Some(model.get()?.live_probability(img, &d.bbox)?),
             _ => None,
         };
         let face_box = mesh.bounds();
@@ -229,12 +305,31 @@ impl Engine {
     pub fn live_probability(&self, img: &RgbImage, bbox: &BoxF) -> Result<Option<f32>> {
         self.antispoof
             .as_ref()
-            .map(|a| a.live_probability(img, bbox))
+            .map(|a| a.get()?.live_probability(img, bbox))
+            .transpose()
+    }
+
+    /// The anti-spoof model's input for a face box (`None` when the set has no anti-spoof model).
+    pub fn antispoof_crop(&self, img: &RgbImage, bbox: &BoxF) -> Option<RgbImage> {
+        let spec = self.manifest.antispoof.as_ref()?;
+        Some(super::antispoof::crop(spec, img, bbox))
+    }
+
+    /// Live-class probability of an [`antispoof_crop`](Self::antispoof_crop).
+    pub fn live_probability_of_crop(&self, crop: &RgbImage) -> Result<Option<f32>> {
+        self.antispoof
+            .as_ref()
+            .map(|a| a.get()?.score(crop))
             .transpose()
     }
 
     pub fn embed(&self, face: &FaceAnalysis) -> Result<Embedding> {
-        self.embedder.embed_aligned(&face.aligned)
+        self.embed_aligned(&face.aligned)
+    }
+
+    /// Embeds a face already cut to the embedder's alignment ([`FaceAnalysis::aligned`]).
+    pub fn embed_aligned(&self, aligned: &RgbImage) -> Result<Embedding> {
+        self.embedder.get()?.embed_aligned(aligned)
     }
 }
 

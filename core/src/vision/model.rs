@@ -9,11 +9,13 @@ use tract_onnx::prelude::*;
 use crate::error::{Error, Result};
 use crate::frame::RgbImage;
 use crate::manifest::{Colour, InputSpec, ModelSpec};
+use crate::profile::{self, Stage};
 
 type Plan = Arc<TypedRunnableModel>;
 
 pub struct OnnxModel {
     role: &'static str,
+    stage: Stage,
     plan: Plan,
     outputs: HashMap<String, usize>,
     input: InputSpec,
@@ -52,6 +54,7 @@ impl OnnxModel {
             .map_err(err)?;
         Ok(Self {
             role,
+            stage: Stage::for_role(role),
             plan,
             outputs,
             input: spec.input.clone(),
@@ -71,7 +74,10 @@ impl OnnxModel {
 
     /// Runs on a crop already sized to the input; returns every output flattened.
     pub fn run(&self, crop: &RgbImage) -> Result<Vec<Vec<f32>>> {
+        let start = std::time::Instant::now();
         let tensor = self.to_tensor(crop)?;
+        profile::record(Stage::Tensor, start);
+        let start = std::time::Instant::now();
         let out = self
             .plan
             .run(tvec!(tensor.into()))
@@ -79,6 +85,7 @@ impl OnnxModel {
                 role: self.role.into(),
                 detail: format!("{e}"),
             })?;
+        profile::record(self.stage, start);
         out.iter()
             .map(|v| {
                 v.to_plain_array_view::<f32>()

@@ -2,6 +2,7 @@
 //! from the upright frame, so there is a single sampling routine to get right.
 
 use crate::frame::RgbImage;
+use crate::profile::{self, Stage};
 
 use super::geometry::{Affine, Point};
 
@@ -21,6 +22,7 @@ pub fn warp_rgb(
     out_h: usize,
     border: Border,
 ) -> RgbImage {
+    let start = std::time::Instant::now();
     let mut out = vec![0u8; out_w * out_h * 3];
     let (w, h) = (img.width() as f32, img.height() as f32);
     for y in 0..out_h {
@@ -36,6 +38,7 @@ pub fn warp_rgb(
             out[o..o + 3].copy_from_slice(&px);
         }
     }
+    profile::record(Stage::Crop, start);
     RgbImage::from_parts(out_w as u32, out_h as u32, out)
 }
 

@@ -1,0 +1,174 @@
+//! The heavy models off the camera thread. Embeddings (the identity reference, identity checks,
+//! template candidates) and the anti-spoof model run on a worker thread at a lower priority; the
+//! session applies each result exactly [`LAG_FRAMES`] frames after the frame that asked for it, and
+//! waits for it then if it is late. So no single `push_frame` carries a 10–40 ms model, and a replay of
+//! the same frames gives the same result whatever the threads' timing: results land on the same frames
+//! as when the models run inline (`CaptureConfig::background_models = false`).
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use crate::error::{Error, Result};
+use crate::frame::RgbImage;
+use crate::profile::{self, StageTimes};
+use crate::vision::{Embedding, Engine};
+
+/// Frames between asking for a model result and applying it: 100 ms at 30 fps, several times the
+/// slowest model's run on a phone's little core, so the camera thread rarely waits.
+pub(super) const LAG_FRAMES: u64 = 3;
+
+/// A model run the session asks for, with its input already cut on the camera thread.
+pub(super) enum Job {
+    /// A face aligned for the embedder.
+    Embed(RgbImage),
+    /// The anti-spoof model's crop.
+    Live(RgbImage),
+}
+
+pub(super) enum Output {
+    Embedding(Embedding),
+    Live(Option<f32>),
+}
+
+/// What a result is for; the session decides what it means when it applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// The positioning face every later face is compared with.
+    Reference,
+    /// An identity check; a `turned` face within the wider tolerance.
+    Identity { turned: bool },
+    /// The embedding of a template candidate (frame number).
+    Candidate { frame: u64 },
+    /// A passive-liveness sample.
+    Passive,
+}
+
+/// One result due now.
+pub(super) struct Ready {
+    pub purpose: Purpose,
+    pub output: Result<Output>,
+}
+
+type Done = (Result<Output>, StageTimes);
+
+enum Runner {
+    /// Run at submission on the caller's thread; results wait in order.
+    Inline {
+        engine: Arc<Engine>,
+        done: VecDeque<Done>,
+    },
+    Thread {
+        jobs: Sender<Job>,
+        results: Receiver<Done>,
+    },
+}
+
+pub(super) struct ModelWorker {
+    runner: Runner,
+    /// Due frame and purpose of every job asked for and not yet applied, in the order asked (the
+    /// worker answers in that order).
+    pending: VecDeque<(u64, Purpose)>,
+    /// Worker time of the results applied so far.
+    times: StageTimes,
+}
+
+impl ModelWorker {
+    /// `background`: a worker thread (it ends when the session is dropped); else inline.
+    pub(super) fn new(engine: Arc<Engine>, background: bool) -> Result<Self> {
+        let runner = if background {
+            let (jobs, job_rx) = channel::<Job>();
+            let (done_tx, results) = channel::<Done>();
+            std::thread::Builder::new()
+                .name("smartid-models".into())
+                .spawn(move || serve(&engine, &job_rx, &done_tx))
+                .map_err(|_| Error::Internal("could not start the model worker".into()))?;
+            Runner::Thread { jobs, results }
+        } else {
+            Runner::Inline {
+                engine,
+                done: VecDeque::new(),
+            }
+        };
+        Ok(Self {
+            runner,
+            pending: VecDeque::new(),
+            times: StageTimes::default(),
+        })
+    }
+
+    /// Asks for a model run on behalf of `frame`; its result is applied at `frame + LAG_FRAMES`.
+    pub(super) fn submit(&mut self, frame: u64, purpose: Purpose, job: Job) -> Result<()> {
+        match &mut self.runner {
+            Runner::Inline { engine, done } => {
+                done.push_back((execute(engine, job), StageTimes::default()))
+            }
+            Runner::Thread { jobs, .. } => jobs.send(job).map_err(|_| worker_stopped())?,
+        }
+        self.pending.push_back((frame + LAG_FRAMES, purpose));
+        Ok(())
+    }
+
+    /// The results due at `frame`, in the order they were asked for (waiting for late ones).
+    pub(super) fn due(&mut self, frame: u64) -> Result<Vec<Ready>> {
+        let mut ready = Vec::new();
+        while self.pending.front().is_some_and(|(due, _)| *due <= frame) {
+            let Some((_, purpose)) = self.pending.pop_front() else {
+                break;
+            };
+            let (output, times) = match &mut self.runner {
+                Runner::Inline { done, .. } => done.pop_front().ok_or_else(worker_stopped)?,
+                Runner::Thread { results, .. } => results.recv().map_err(|_| worker_stopped())?,
+            };
+            self.times.add(&times);
+            ready.push(Ready { purpose, output });
+        }
+        Ok(ready)
+    }
+
+    /// Every result asked for, waiting for each.
+    pub(super) fn drain(&mut self) -> Result<Vec<Ready>> {
+        self.due(u64::MAX)
+    }
+
+    /// Passive samples asked for and not applied yet.
+    pub(super) fn pending_passive(&self) -> u32 {
+        let n = self
+            .pending
+            .iter()
+            .filter(|(_, p)| *p == Purpose::Passive)
+            .count();
+        n.try_into().unwrap_or(u32::MAX)
+    }
+
+    /// Model time spent on the worker for the results applied so far.
+    pub(super) fn times(&self) -> StageTimes {
+        self.times
+    }
+}
+
+fn worker_stopped() -> Error {
+    Error::Internal("the model worker stopped".into())
+}
+
+/// The worker thread: one job at a time until the session drops its end of the channel. A panic in a
+/// model becomes an error for that job, never an abort.
+fn serve(engine: &Engine, jobs: &Receiver<Job>, results: &Sender<Done>) {
+    crate::threads::lower_priority();
+    while let Ok(job) = jobs.recv() {
+        profile::take();
+        let output = std::panic::catch_unwind(AssertUnwindSafe(|| execute(engine, job)))
+            .unwrap_or_else(|_| Err(Error::Internal("a model panicked on the worker".into())));
+        if results.send((output, profile::take())).is_err() {
+            break;
+        }
+    }
+}
+
+fn execute(engine: &Engine, job: Job) -> Result<Output> {
+    match job {
+        Job::Embed(aligned) => engine.embed_aligned(&aligned).map(Output::Embedding),
+        Job::Live(crop) => engine.live_probability_of_crop(&crop).map(Output::Live),
+    }
+}
