@@ -12,9 +12,12 @@ use smartid_core::rasp::{
 };
 use smartid_core::{CaptureConfig, CaptureResult, CaptureSession, Engine, Step};
 
+use std::time::{Duration, Instant};
+
 use crate::AnyResult;
 use crate::frames::stream_frames;
 use crate::keys::now_unix;
+use crate::timings::CaptureTimings;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum PolicyName {
@@ -137,6 +140,23 @@ pub struct CaptureArgs {
     pub seal_to: Option<PathBuf>,
     #[arg(long, default_value = ".")]
     pub out: PathBuf,
+    /// Print what each frame cost on the caller's thread, per stage, and what the model worker spent
+    /// (stderr; in --json output as "timings").
+    #[arg(long)]
+    pub timings: bool,
+    /// With --timings: a line for every frame, not only the slow ones.
+    #[arg(long)]
+    pub every_frame: bool,
+    /// Deliver frames at the recording's rate, as a camera does (the worker runs between frames).
+    #[arg(long)]
+    pub pace: bool,
+    /// Seed the check schedules (and a random challenge draw): the same replay checks the same
+    /// frames and gives the same result. Marks the result as test mode.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run the embedder and anti-spoof model inside push_frame instead of on the worker thread.
+    #[arg(long)]
+    pub inline_models: bool,
 }
 
 fn parse_mode(s: &str) -> Result<LivenessMode, String> {
@@ -159,18 +179,6 @@ fn parse_challenges(s: &str) -> AnyResult<Vec<ChallengeKind>> {
         .collect()
 }
 
-/// Runs a session over recorded frames; prints guidance per frame unless `quiet`.
-pub fn replay(
-    engine: Arc<Engine>,
-    cfg: CaptureConfig,
-    checks: Arc<EnvironmentChecks>,
-    input: &Path,
-    fps: f64,
-    quiet: bool,
-) -> AnyResult<smartid_core::Result<CaptureResult>> {
-    replay_frames(engine, cfg, checks, stream_frames(input)?, fps, quiet)
-}
-
 /// Runs a session over frames, read as they are needed (a recording is never decoded whole).
 pub fn replay_frames(
     engine: Arc<Engine>,
@@ -179,6 +187,21 @@ pub fn replay_frames(
     frames: impl IntoIterator<Item = AnyResult<(String, smartid_core::RgbImage)>>,
     fps: f64,
     quiet: bool,
+) -> AnyResult<smartid_core::Result<CaptureResult>> {
+    replay_timed(engine, cfg, checks, frames, fps, quiet, false, None)
+}
+
+/// As [`replay_frames`], optionally at the recording's pace and timing every `push_rgb`.
+#[allow(clippy::too_many_arguments)]
+pub fn replay_timed(
+    engine: Arc<Engine>,
+    cfg: CaptureConfig,
+    checks: Arc<EnvironmentChecks>,
+    frames: impl IntoIterator<Item = AnyResult<(String, smartid_core::RgbImage)>>,
+    fps: f64,
+    quiet: bool,
+    pace: bool,
+    mut timings: Option<&mut CaptureTimings>,
 ) -> AnyResult<smartid_core::Result<CaptureResult>> {
     let mut session = CaptureSession::new(engine, cfg, checks)?;
     if !quiet {
@@ -193,10 +216,20 @@ pub fn replay_frames(
         );
     }
     let mut last = None;
+    let started = Instant::now();
     for (i, frame) in frames.into_iter().enumerate() {
         let (name, img) = frame?;
         let t = (i as f64 * 1000.0 / fps) as u64;
+        if pace {
+            let due = Duration::from_millis(t);
+            std::thread::sleep(due.saturating_sub(started.elapsed()));
+        }
+        let pushed = Instant::now();
         let g = session.push_rgb(&img, t)?;
+        if let Some(tm) = timings.as_deref_mut() {
+            tm.frame(pushed.elapsed(), session.frame_times());
+            tm.worker(session.worker_times());
+        }
         let changed = last
             .as_ref()
             .is_none_or(|l: &smartid_core::Guidance| l.step != g.step || l.prompt != g.prompt);
@@ -225,7 +258,9 @@ pub fn capture(models: &Path, a: CaptureArgs) -> AnyResult {
         (None, Some(f)) => f.clone(),
         _ => return Err("give exactly one of --frames DIR or --y4m FILE".into()),
     };
+    let mut timings = CaptureTimings::start(crate::process_start());
     let engine = Arc::new(Engine::from_path(models)?);
+    timings.loaded();
     let fixed = a.challenges.as_deref().map(parse_challenges).transpose()?;
     if fixed.is_none() && a.mode != LivenessMode::Passive {
         eprintln!(
@@ -235,9 +270,25 @@ pub fn capture(models: &Path, a: CaptureArgs) -> AnyResult {
     let cfg = CaptureConfig {
         liveness: a.mode,
         fixed_challenges: fixed,
+        replay_seed: a.seed,
+        background_models: !a.inline_models,
         ..CaptureConfig::default()
     };
-    match replay(engine, cfg, session_checks(), &input, a.fps, a.json)? {
+    let outcome = replay_timed(
+        engine,
+        cfg,
+        session_checks(),
+        stream_frames(&input)?,
+        a.fps,
+        a.json,
+        a.pace,
+        Some(&mut timings),
+    )?;
+    if a.timings && !a.json {
+        timings.print(a.every_frame);
+    }
+    let timings_json = a.timings.then(|| timings.to_json());
+    match outcome {
         Ok(mut r) => {
             if let Some(pk_file) = &a.seal_to {
                 let pk = smartid_core::seal::PublicKey::parse(&std::fs::read_to_string(pk_file)?)?;
@@ -262,6 +313,7 @@ pub fn capture(models: &Path, a: CaptureArgs) -> AnyResult {
                         "template_dim": r.template().values().len(),
                         "evidence": r.evidence(),
                         "quality": r.quality(),
+                        "timings": timings_json,
                     }))?
                 );
             } else {
@@ -284,7 +336,7 @@ pub fn capture(models: &Path, a: CaptureArgs) -> AnyResult {
             if a.json {
                 println!(
                     "{}",
-                    serde_json::json!({"result": "failure", "error_code": e.code().as_u16(), "message": e.to_string()})
+                    serde_json::json!({"result": "failure", "error_code": e.code().as_u16(), "message": e.to_string(), "timings": timings_json})
                 );
             } else {
                 println!("\nfailure {}: {e}", e.code().as_u16());

@@ -6,7 +6,14 @@ mod capture_cmds;
 mod demo;
 mod frames;
 mod keys;
+mod timings;
 mod vision_cmds;
+
+/// The harness's first instant (time to first guidance counts from here, or from a launcher's stamp).
+fn process_start() -> std::time::Instant {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(std::time::Instant::now)
+}
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,6 +103,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    process_start();
     let cli = Cli::parse();
     let models = cli.models.unwrap_or_else(default_models_dir);
     let result = match cli.cmd {
