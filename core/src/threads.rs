@@ -13,6 +13,16 @@ pub(crate) fn lower_priority() {
     #[cfg(any(target_os = "ios", target_os = "macos"))]
     // SAFETY: sets the calling thread's own QoS class; integer arguments only.
     unsafe {
-        libc::pthread_set_qos_class_self_np(libc::qos_class_t::QOS_CLASS_UTILITY, 0);
+        pthread_set_qos_class_self_np(QOS_CLASS_UTILITY, 0);
     }
+}
+
+// <pthread/qos.h>; the libc crate (0.2.191) does not export it at its root.
+#[cfg(any(target_os = "ios", target_os = "macos"))]
+const QOS_CLASS_UTILITY: u32 = 0x11;
+
+#[cfg(any(target_os = "ios", target_os = "macos"))]
+#[allow(unsafe_code)]
+unsafe extern "C" {
+    fn pthread_set_qos_class_self_np(class: u32, relative_priority: libc::c_int) -> libc::c_int;
 }
