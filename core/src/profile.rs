@@ -54,6 +54,7 @@ impl Stage {
     }
 
     /// The stage a model role's inference is counted under.
+    #[cfg(feature = "capture")]
     pub(crate) fn for_role(role: &str) -> Stage {
         match role {
             "detector" => Stage::Detector,
@@ -101,6 +102,7 @@ pub(crate) fn record(stage: Stage, start: Instant) {
 }
 
 /// This thread's times since the last call, and a fresh start.
+#[cfg(any(test, feature = "capture"))]
 pub(crate) fn take() -> StageTimes {
     StageTimes(ACCUMULATED.with(|acc| acc.replace([Duration::ZERO; STAGES])))
 }
