@@ -174,6 +174,9 @@ pub enum Rejection {
     /// The eyes went from shut to open with no half-open frame, on a camera fast enough to see one
     /// (frames painted shut, a blink played backwards or too fast).
     AbruptReopening,
+    /// A byte copy of the previous frame while the challenge was under way: a live camera never
+    /// repeats a frame (sensor noise), a looped or edited clip holding a pose does.
+    FrozenFrame,
 }
 
 /// A half-open frame must be at least this much more open than the blink's lowest reading.
@@ -425,6 +428,16 @@ impl Challenge {
             self.prev = Some(s);
             return None;
         }
+        // A copied frame proves nothing and breaks the chain of live frames the challenge needs, from
+        // the neutral hold to the return: it starts over (a clip that holds its neutral or its peak
+        // with copies never completes one).
+        if s.frozen {
+            if self.phase != Phase::Neutral || self.neutral_count > 0 {
+                self.reset(Rejection::FrozenFrame);
+            }
+            self.prev = Some(s);
+            return None;
+        }
         self.prev = Some(s);
         if matches!(self.phase, Phase::Ready | Phase::Acting)
             && let Some(other) = self.other_action(&s)
@@ -434,10 +447,6 @@ impl Challenge {
         }
         match self.phase {
             Phase::Neutral => {
-                // A copied frame proves nothing: only live frames make the neutral hold.
-                if s.frozen {
-                    return None;
-                }
                 if self.is_neutral(&s) {
                     self.neutral_count += 1;
                     self.mouth_samples.push(s.mouth_ratio);
@@ -787,6 +796,31 @@ mod tests {
         let (ev, c) = run(ChallengeKind::TurnLeft, &still);
         assert!(ev.is_none());
         assert_eq!(c.phase(), Phase::Neutral);
+    }
+
+    #[test]
+    fn a_copied_frame_during_the_challenge_starts_it_over() {
+        // The all-actions clip's shape: live ramp frames, but the peak held by copies of one frame.
+        let held_peak = |i: u64, s: &mut FaceSignals| {
+            s.yaw = smooth(i, 35.0, 20);
+            s.frozen = (14..=16).contains(&i);
+        };
+        let (ev, c) = run(ChallengeKind::TurnLeft, &seq(40, held_peak));
+        assert!(ev.is_none(), "a held peak never completes the turn");
+        assert!(c.rejections().contains(&Rejection::FrozenFrame));
+        // A copied frame inside the neutral hold breaks it too (3 live frames, a copy, 2 live, turn).
+        let broken_hold = seq(40, |i, s| {
+            s.frozen = i == 3;
+            s.yaw = if i >= 6 { smooth(i - 1, 35.0, 20) } else { 0.0 };
+        });
+        let (_, c) = run(ChallengeKind::TurnLeft, &broken_hold);
+        assert!(c.rejections().contains(&Rejection::FrozenFrame));
+        // The same movement with every frame live passes: the rule costs a live face nothing.
+        let (ev, c) = run(
+            ChallengeKind::TurnLeft,
+            &seq(40, |i, s| s.yaw = smooth(i, 35.0, 20)),
+        );
+        assert!(ev.is_some() && c.rejections().is_empty());
     }
 
     #[test]
