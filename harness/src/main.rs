@@ -65,9 +65,17 @@ enum Cmd {
     Attacks {
         #[arg(long, default_value_t = 5)]
         runs: u32,
-        /// Only the attacks whose name contains this.
+        /// Reproducible runs: run r draws its challenges and check frames from this seed + r (as
+        /// `smartid capture --seed` does); without it every run draws them at random, as an app does.
         #[arg(long)]
-        only: Option<String>,
+        seed: Option<u64>,
+        /// Rows on a random draw run once per possible draw (20 for two of five kinds), `runs` times
+        /// each, instead of on random draws: every draw checked, no luck either way.
+        #[arg(long)]
+        every_draw: bool,
+        /// Only the rows whose "attack / variant" contains this (repeat for several).
+        #[arg(long)]
+        only: Vec<String>,
         /// Also write each clip as PNG frames under this folder (0 runs: only write).
         #[arg(long)]
         write: Option<PathBuf>,
@@ -112,10 +120,20 @@ fn main() -> ExitCode {
         Cmd::Env { json, root, policy } => capture_cmds::env(root.as_deref(), policy, json),
         Cmd::Attacks {
             runs,
+            seed,
+            every_draw,
             only,
             write,
             json,
-        } => attacks::attacks(&models, runs, only.as_deref(), write.as_deref(), json),
+        } => attacks::attacks(
+            &models,
+            runs,
+            seed,
+            every_draw,
+            &only,
+            write.as_deref(),
+            json,
+        ),
         Cmd::Capture(args) => capture_cmds::capture(&models, args),
         Cmd::Y4m { frames, out } => frames::record_y4m(&frames, &out),
         Cmd::Demo => demo::demo(&models),

@@ -61,9 +61,46 @@ pub struct Outcome {
     pub no_face_frames: u32,
     pub image_issue_frames: u32,
     pub frames: u32,
+    /// With `--seed`: the replay seeds of the runs that passed (replay one with `smartid capture --seed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub passed_seeds: Vec<u64>,
+    /// With `--every-draw`: the challenge sequences that passed, e.g. "turn-right,look-up".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub passed_draws: Vec<String>,
 }
 
 impl Outcome {
+    /// A row with no runs yet.
+    fn empty(s: &Scenario) -> Self {
+        Self {
+            attack: s.attack,
+            variant: s.variant.clone(),
+            expect: expect_name(s.expect),
+            runs: 0,
+            passed: 0,
+            refused: BTreeMap::new(),
+            no_face_frames: 0,
+            image_issue_frames: 0,
+            frames: 0,
+            passed_seeds: Vec::new(),
+            passed_draws: Vec::new(),
+        }
+    }
+
+    /// Adds another run's counts of the same row.
+    fn absorb(&mut self, other: Outcome) {
+        self.runs += other.runs;
+        self.passed += other.passed;
+        for (code, n) in other.refused {
+            *self.refused.entry(code).or_default() += n;
+        }
+        self.no_face_frames += other.no_face_frames;
+        self.image_issue_frames += other.image_issue_frames;
+        self.frames += other.frames;
+        self.passed_seeds.extend(other.passed_seeds);
+        self.passed_draws.extend(other.passed_draws);
+    }
+
     /// Whether this row meets its expectation.
     pub fn ok(&self) -> bool {
         match self.expect {
@@ -251,7 +288,7 @@ fn scenarios(fx: &Fixtures) -> AnyResult<Vec<Scenario>> {
         let warped = clip(all_actions(still, g, false), 30.0)?;
         add(
             "all-actions-clip",
-            &format!("{name}, 2-D turn warp"),
+            &format!("{name}, 2-D turn warp, poses held by copied frames"),
             &warped,
             default_cfg(),
             Expect::Refused,
@@ -532,8 +569,21 @@ fn quiet_environment() -> Arc<EnvironmentChecks> {
 
 /// Plays a clip into a session (looping it, as a virtual camera would, until the session ends or 20 s
 /// of frames have passed) and returns how it ended.
-fn run_once(engine: &Arc<Engine>, s: &Scenario, tally: &mut Outcome) -> AnyResult {
-    let mut session = CaptureSession::new(engine.clone(), s.cfg.clone(), quiet_environment())?;
+fn run_once(
+    engine: &Arc<Engine>,
+    s: &Scenario,
+    seed: Option<u64>,
+    draw: Option<&[ChallengeKind]>,
+    tally: &mut Outcome,
+) -> AnyResult {
+    let cfg = CaptureConfig {
+        replay_seed: seed,
+        fixed_challenges: draw
+            .map(<[ChallengeKind]>::to_vec)
+            .or(s.cfg.fixed_challenges.clone()),
+        ..s.cfg.clone()
+    };
+    let mut session = CaptureSession::new(engine.clone(), cfg, quiet_environment())?;
     let wall = Arc::new(AtomicU64::new(0));
     let clock = wall.clone();
     session.set_monotonic_clock(Box::new(move || clock.load(Ordering::Relaxed)));
@@ -561,7 +611,14 @@ fn run_once(engine: &Arc<Engine>, s: &Scenario, tally: &mut Outcome) -> AnyResul
         }
     }
     match session.finish() {
-        Ok(_) => tally.passed += 1,
+        Ok(_) => {
+            tally.passed += 1;
+            tally.passed_seeds.extend(seed);
+            if let Some(d) = draw {
+                let names: Vec<&str> = d.iter().map(|k| k.name()).collect();
+                tally.passed_draws.push(names.join(","));
+            }
+        }
         Err(e) => *tally.refused.entry(e.code().as_u16()).or_default() += 1,
     }
     tally.runs += 1;
@@ -591,42 +648,68 @@ fn write_clip(dir: &Path, s: &Scenario) -> AnyResult {
     Ok(())
 }
 
-/// Runs the corpus; `only` keeps the attacks whose name contains it; `write` also saves each clip.
+/// Runs the corpus; `only` (when not empty) keeps the rows whose "attack / variant" contains one of
+/// its entries; `write` also saves each clip;
+/// `seed` makes the runs reproducible (run r draws its challenges and check frames from seed + r);
+/// `every_draw` runs the rows on a random draw once per possible draw (× `runs`).
 pub fn run(
     engine: Arc<Engine>,
     fixtures: &Path,
     runs: u32,
-    only: Option<&str>,
+    seed: Option<u64>,
+    every_draw: bool,
+    only: &[String],
     write: Option<&Path>,
 ) -> AnyResult<Vec<Outcome>> {
     let fx = Fixtures::load(engine.clone(), fixtures)?;
     let chosen: Vec<Scenario> = scenarios(&fx)?
         .into_iter()
-        .filter(|s| only.is_none_or(|o| o.split(',').any(|part| s.attack.contains(part))))
+        .filter(|s| {
+            let name = format!("{} / {}", s.attack, s.variant);
+            only.is_empty() || only.iter().any(|part| name.contains(part.as_str()))
+        })
         .collect();
     if let Some(dir) = write {
         for s in &chosen {
             write_clip(dir, s)?;
         }
     }
-    // Sessions are independent and each model runs on one thread: one worker per core.
+    // Every run of every row is one work item (a row run once per draw would otherwise keep one core
+    // busy while the other idles); sessions are independent and each model runs on one thread: one
+    // worker per core.
+    let mut items: Vec<(usize, Option<Vec<ChallengeKind>>, Option<u64>)> = Vec::new();
+    for (i, s) in chosen.iter().enumerate() {
+        for draw in draws_for(s, every_draw) {
+            for r in 0..runs {
+                items.push((
+                    i,
+                    draw.clone(),
+                    seed.map(|base| base.wrapping_add(u64::from(r))),
+                ));
+            }
+        }
+    }
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(4);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<std::sync::Mutex<Option<Outcome>>> =
-        chosen.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
     let failure: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(s) = chosen.get(i) else { break };
-                    match run_scenario(&engine, s, runs) {
-                        Ok(o) => {
-                            if let Ok(mut slot) = results[i].lock() {
-                                *slot = Some(o);
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((i, draw, seed)) = items.get(n) else {
+                        break;
+                    };
+                    let s = &chosen[*i];
+                    let mut tally = Outcome::empty(s);
+                    match run_once(&engine, s, *seed, draw.as_deref(), &mut tally) {
+                        Ok(()) => {
+                            if let Ok(mut slot) = results[n].lock() {
+                                *slot = Some(tally);
                             }
                         }
                         Err(e) => {
@@ -642,28 +725,50 @@ pub fn run(
     if let Some(e) = failure.into_inner().ok().flatten() {
         return Err(e.into());
     }
-    Ok(results
-        .into_iter()
-        .filter_map(|m| m.into_inner().ok().flatten())
-        .collect())
+    // One row per scenario, its runs merged in item order (the listed seeds and draws stay ordered).
+    let mut rows: Vec<Outcome> = chosen.iter().map(Outcome::empty).collect();
+    for ((i, _, _), slot) in items.iter().zip(results) {
+        let part = slot
+            .into_inner()
+            .ok()
+            .flatten()
+            .ok_or("an attack run left no result")?;
+        rows[*i].absorb(part);
+    }
+    Ok(rows)
 }
 
-fn run_scenario(engine: &Arc<Engine>, s: &Scenario, runs: u32) -> AnyResult<Outcome> {
-    let mut tally = Outcome {
-        attack: s.attack,
-        variant: s.variant.clone(),
-        expect: expect_name(s.expect),
-        runs: 0,
-        passed: 0,
-        refused: BTreeMap::new(),
-        no_face_frames: 0,
-        image_issue_frames: 0,
-        frames: 0,
-    };
-    for _ in 0..runs {
-        run_once(engine, s, &mut tally).map_err(|e| e.to_string())?;
+/// Every sequence a random draw can produce from the pool: `count` kinds, none twice in a row (as
+/// `draw_challenges` draws them).
+fn every_draw(pool: &[ChallengeKind], count: usize) -> Vec<Vec<ChallengeKind>> {
+    let mut out: Vec<Vec<ChallengeKind>> = vec![vec![]];
+    for _ in 0..count {
+        let mut longer = Vec::new();
+        for seq in &out {
+            for &k in pool {
+                if pool.len() == 1 || seq.last() != Some(&k) {
+                    let mut next = seq.clone();
+                    next.push(k);
+                    longer.push(next);
+                }
+            }
+        }
+        out = longer;
     }
-    Ok(tally)
+    out
+}
+
+/// The challenge sequences a row runs on: its own configuration's (`None`), or, with `every`, each
+/// draw a row on random challenges could get (no luck either way).
+fn draws_for(s: &Scenario, every: bool) -> Vec<Option<Vec<ChallengeKind>>> {
+    if every && s.cfg.fixed_challenges.is_none() && s.cfg.liveness.active() {
+        every_draw(&s.cfg.challenge_pool, s.cfg.challenge_count as usize)
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        vec![None]
+    }
 }
 
 /// `smartid attacks`: prints the table (or JSON); fails when an attack passed or a genuine recording
@@ -671,13 +776,23 @@ fn run_scenario(engine: &Arc<Engine>, s: &Scenario, runs: u32) -> AnyResult<Outc
 pub fn attacks(
     models: &Path,
     runs: u32,
-    only: Option<&str>,
+    seed: Option<u64>,
+    every_draw: bool,
+    only: &[String],
     write: Option<&Path>,
     json: bool,
 ) -> AnyResult {
     let engine = Arc::new(Engine::from_path(models)?);
     let set = engine.manifest().name.clone();
-    let outcomes = run(engine, &crate::default_fixtures_dir(), runs, only, write)?;
+    let outcomes = run(
+        engine,
+        &crate::default_fixtures_dir(),
+        runs,
+        seed,
+        every_draw,
+        only,
+        write,
+    )?;
     if json {
         println!(
             "{}",
