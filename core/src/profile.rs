@@ -88,6 +88,9 @@ impl StageTimes {
 }
 
 thread_local! {
+    // Already const: clippy 1.95 misreads the macro's expansion for targets with emulated TLS
+    // (aarch64-linux-android) and asks for what is there.
+    #[allow(clippy::missing_const_for_thread_local)]
     static ACCUMULATED: Cell<[Duration; STAGES]> = const { Cell::new([Duration::ZERO; STAGES]) };
 }
 
