@@ -9,6 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use smartid_core::rasp::{
     DesktopSignals, FsRoot, Platform, RaspConfig, RaspPolicy, check_environment,
 };
+use smartid_core::vision::EyeRead;
 use smartid_core::{Engine, RgbImage};
 
 fn repo() -> PathBuf {
@@ -52,7 +53,7 @@ fn models(c: &mut Criterion) {
         let roi = engine.roi_for(&det);
         let mesh = engine.mesh_at(&img, &roi).unwrap().unwrap();
         let face = engine
-            .analyze_mesh(&img, Some(det.clone()), mesh.clone(), false)
+            .analyze_mesh(&img, Some(det.clone()), mesh.clone(), false, EyeRead::Iris)
             .unwrap();
 
         let mut g = c.benchmark_group(format!("{set}/model"));
@@ -69,12 +70,29 @@ fn models(c: &mut Criterion) {
                 b.iter(|| {
                     black_box(
                         engine
-                            .analyze_mesh(&img, Some(det.clone()), mesh.clone(), false)
+                            .analyze_mesh(
+                                &img,
+                                Some(det.clone()),
+                                mesh.clone(),
+                                false,
+                                EyeRead::Iris,
+                            )
                             .unwrap(),
                     )
                 })
             },
         );
+        // A frame whose eyes the session leaves to the mesh's lids (no Iris run).
+        g.bench_function("lids + pose + alignment + quality (no Iris)", |b| {
+            let lids_only = EyeRead::IrisBelow(0.0);
+            b.iter(|| {
+                black_box(
+                    engine
+                        .analyze_mesh(&img, Some(det.clone()), mesh.clone(), false, lids_only)
+                        .unwrap(),
+                )
+            })
+        });
         if engine.has_antispoof() {
             g.bench_function(format!("antispoof ({})", id("antispoof")), |b| {
                 b.iter(|| black_box(engine.live_probability(&img, &det.bbox).unwrap()))

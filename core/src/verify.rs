@@ -368,10 +368,13 @@ fn check_movements(
         let shown = neutral(n)
             && neutral(r)
             && match c.kind {
-                ChallengeKind::Blink => {
-                    let open = n.eyes.ratio().max(r.eyes.ratio());
-                    a.eyes.ratio() < closed_below * open
-                }
+                // `analyze` reads every still's eyes with Iris: `None` does not happen.
+                ChallengeKind::Blink => match (n.eyes, a.eyes, r.eyes) {
+                    (Some(n), Some(a), Some(r)) => {
+                        a.ratio() < closed_below * n.ratio().max(r.ratio())
+                    }
+                    _ => false,
+                },
                 ChallengeKind::TurnLeft => a.pose.yaw >= th.turn_angle * tol,
                 ChallengeKind::TurnRight => -a.pose.yaw >= th.turn_angle * tol,
                 ChallengeKind::LookUp => a.pose.pitch >= th.look_up_angle * tol,

@@ -54,8 +54,14 @@ fn carphone_with_blink_succeeds() {
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].kind, ChallengeKind::Blink);
     assert_eq!(ev[0].action_frame, 42, "the first blink of the recording");
-    // Frame 43 is still half-closed: the eyes count as open again at 44 (one blink, not two).
-    assert_eq!(ev[0].passed_frame, 44);
+    // Frame 43 is still half-closed (0.80-0.84 of the open-eye baseline, at the 0.84 reopening
+    // threshold): the blink passes there or at 44, depending on which frames Iris read to learn the
+    // baseline (CSPRNG-drawn), but it is one blink, not two.
+    assert!(
+        (43..=44).contains(&ev[0].passed_frame),
+        "{}",
+        ev[0].passed_frame
+    );
     assert!(r.evidence().test_mode, "fixed challenges are a replay");
     let engine = engine();
     let embedder = &engine.manifest().embedder;

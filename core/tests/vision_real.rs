@@ -199,14 +199,15 @@ fn carphone_blinks_are_found_against_the_users_own_eyes() {
     let mut ratios = Vec::new();
     for i in 0..120 {
         let face = engine.analyze(&carphone(i), false).unwrap();
+        let eyes = face.eyes.unwrap();
         ratios.push((
             i,
-            face.eyes.right_ratio,
-            face.eyes.left_ratio,
-            tracker.relative(face.eyes.ratio()),
+            eyes.right_ratio,
+            eyes.left_ratio,
+            tracker.relative(eyes.ratio()),
         ));
         let frontal = face.pose.yaw.abs() <= 15.0 && face.pose.pitch.abs() <= 15.0;
-        if tracker.observe(face.eyes.ratio(), frontal) {
+        if tracker.observe(eyes.ratio(), frontal) {
             closed.push(i);
         }
     }
@@ -234,6 +235,47 @@ fn carphone_blinks_are_found_against_the_users_own_eyes() {
         );
     }
     assert!(BLINKS.iter().all(|b| closed.contains(b)), "{closed:?}");
+}
+
+/// The session skips Iris where the mesh's lids say the eyes are open (issue 13). That is safe only
+/// if, on every frame Iris would read closed, either the eyes already read closed (the session then
+/// reads Iris until they reopen) or the lids open the gate: here on all 120 carphone frames, learning
+/// the lid baseline as the session does (frontal frames not read closed).
+#[test]
+fn the_mesh_lids_open_the_iris_gate_on_every_closed_carphone_frame() {
+    use smartid_core::liveness::eyes::{EyeTracker, LidGate};
+    let engine = engine();
+    let spec = &engine.manifest().eyes;
+    let (mut tracker, mut gate) = (EyeTracker::new(spec), LidGate::new(spec));
+    let (mut gated, mut missed, mut onsets, mut worst) = (0, Vec::new(), Vec::new(), 0.0f32);
+    for i in 0..120 {
+        let face = engine.analyze(&carphone(i), false).unwrap();
+        let frontal = face.pose.yaw.abs() <= 15.0 && face.pose.pitch.abs() <= 15.0;
+        let by_lids = gate.iris_below().is_none_or(|b| face.lid_ratio < b);
+        let latched = tracker.is_closed();
+        gated += usize::from(by_lids);
+        let closed = tracker.observe(face.eyes.unwrap().ratio(), frontal);
+        if (closed || BLINKS.contains(&i)) && !latched {
+            onsets.push(i);
+            worst = worst.max(gate.relative(face.lid_ratio));
+            if !by_lids {
+                missed.push(i);
+            }
+        }
+        gate.observe(face.lid_ratio, frontal, closed);
+    }
+    println!(
+        "Iris asked for by the lids on {gated} of 120 frames; blink onsets {onsets:?} at most \
+         {worst:.2} of the lid baseline (gate {})",
+        smartid_core::liveness::eyes::LID_GATE
+    );
+    assert_eq!(onsets, vec![42, 92, 112], "each blink starts once");
+    assert!(
+        missed.is_empty(),
+        "blink onsets the lids let through: {missed:?}"
+    );
+    // The gate must also skip: otherwise it saves nothing.
+    assert!(gated < 60, "{gated}");
 }
 
 #[test]
@@ -296,7 +338,10 @@ fn real_faces_score_live() {
 fn a_closed_eye_photo_never_reads_open() {
     use smartid_core::liveness::eyes::EyeTracker;
     let engine = engine();
-    let ratio = |i: usize| engine.analyze(&carphone(i), false).unwrap().eyes.ratio();
+    let ratio = |i: usize| {
+        let face = engine.analyze(&carphone(i), false).unwrap();
+        face.eyes.unwrap().ratio()
+    };
     let open: Vec<f32> = (0..30).map(ratio).collect();
     let mut read_open = 0;
     let mut frames = 0;

@@ -93,6 +93,13 @@ impl CaptureTimings {
             "p95_ms": percentile(&push, 0.95),
             "max_ms": push.iter().copied().fold(0.0, f64::max),
             "caller_stage_ms": stage_json(&caller),
+            "caller_stage_frames": Stage::ALL
+                .iter()
+                .map(|s| {
+                    let ran = self.frames.iter().filter(|(_, t)| !t.get(*s).is_zero());
+                    (s.name().to_string(), json!(ran.count()))
+                })
+                .collect::<serde_json::Map<_, _>>(),
             "worker_stage_ms": stage_json(&|s| self.worker.get(s)),
         })
     }
@@ -138,16 +145,19 @@ impl CaptureTimings {
         );
         let total: f64 = push.iter().sum();
         eprintln!(
-            "{:<10} {:>12} {:>8} {:>12}",
-            "stage", "caller ms", "share", "worker ms"
+            "{:<10} {:>12} {:>8} {:>8} {:>12}",
+            "stage", "caller ms", "share", "frames", "worker ms"
         );
         for s in Stage::ALL {
             let caller: f64 = self.frames.iter().map(|(_, t)| ms(t.get(s))).sum();
+            // Frames on which the stage ran at all (e.g. Iris only where the session asks for it).
+            let ran = self.frames.iter().filter(|(_, t)| !t.get(s).is_zero());
             eprintln!(
-                "{:<10} {:>12.1} {:>7.1}% {:>12.1}",
+                "{:<10} {:>12.1} {:>7.1}% {:>8} {:>12.1}",
                 s.name(),
                 caller,
                 100.0 * caller / total.max(1e-9),
+                ran.count(),
                 ms(self.worker.get(s))
             );
         }

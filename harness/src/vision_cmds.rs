@@ -25,7 +25,7 @@ struct FaceReport {
     bbox: BoxF,
     score: f32,
     keypoints: Vec<Point>,
-    eyes: EyeState,
+    eyes: Option<EyeState>,
     pose: HeadPose,
     live: Option<f32>,
     quality: Quality,
@@ -90,8 +90,14 @@ pub fn analyze(models: &Path, input: &Path, json: bool) -> AnyResult {
                     f.bbox.x1, f.bbox.y1, f.bbox.x2, f.bbox.y2
                 ),
                 f.score,
-                format!("{:.2}/{:.2}", f.eyes.right_ratio, f.eyes.left_ratio),
-                if f.eyes.closed { "yes" } else { "no" },
+                f.eyes
+                    .map(|e| format!("{:.2}/{:.2}", e.right_ratio, e.left_ratio))
+                    .unwrap_or_default(),
+                match f.eyes {
+                    Some(e) if e.closed => "yes",
+                    Some(_) => "no",
+                    None => "",
+                },
                 format!("{:.0}/{:.0}/{:.0}", f.pose.yaw, f.pose.pitch, f.pose.roll),
                 f.live.map(|l| format!("{l:.2}")).unwrap_or_default(),
                 f.quality.face_size,

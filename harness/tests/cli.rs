@@ -46,7 +46,9 @@ fn demo_runs_on_built_in_defaults() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(
-        t.contains("challenge blink      action at frame 42, passed at frame 44"),
+        // Passed at 43 or 44: see core's carphone_with_blink_succeeds.
+        t.contains("challenge blink      action at frame 42, passed at frame 43")
+            || t.contains("challenge blink      action at frame 42, passed at frame 44"),
         "{t}"
     );
     // Every request over HTTP got the guide's code: the report lists each, and the demo fails itself

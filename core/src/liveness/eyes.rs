@@ -113,6 +113,71 @@ impl EyeTracker {
     }
 }
 
+/// When the Iris model must read the eyes, judged on the mesh's lid ratio ([`crate::vision::lid_ratio`],
+/// free on every frame): below `LID_GATE` × the user's own open-lid baseline the lids may be closing,
+/// and Iris looks. The baseline is the median lid ratio of recent frontal frames not read as closed;
+/// until `min_frames` of them exist there is none, and Iris reads every frame.
+///
+/// Measured on carphone (open lids ≈ 0.30): the frames where a blink starts (42, 92, 112) read at most
+/// 0.86 of the learnt baseline (`vision_real`), open frontal frames mostly 0.9–1.1, a head pitched
+/// 15–20° 0.55–0.85 (Iris then looks and reads open). Once the eyes read closed the session reads Iris
+/// until they reopen, so the gate only has to catch a blink's first frame. It only ever adds Iris
+/// runs: the session also reads Iris wherever a blink is judged, on template candidates, and on drawn
+/// frames.
+#[derive(Debug, Clone)]
+pub struct LidGate {
+    frames: usize,
+    min_frames: usize,
+    recent: VecDeque<f32>,
+}
+
+/// Lids below this fraction of their baseline may be closing.
+pub const LID_GATE: f32 = 0.9;
+
+impl LidGate {
+    pub fn new(spec: &EyesSpec) -> Self {
+        Self {
+            frames: spec.baseline_frames.max(1) as usize,
+            min_frames: spec.baseline_min_frames.max(1) as usize,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// The user's open-lid ratio, once enough frontal open frames were seen.
+    pub fn baseline(&self) -> Option<f32> {
+        if self.recent.len() < self.min_frames {
+            return None;
+        }
+        let mut sorted: Vec<f32> = self.recent.iter().copied().collect();
+        sorted.sort_by(f32::total_cmp);
+        Some(sorted[sorted.len() / 2])
+    }
+
+    /// The lid ratio below which Iris must read the eyes; `None`: on every frame (no baseline yet).
+    pub fn iris_below(&self) -> Option<f32> {
+        self.baseline().map(|b| b * LID_GATE)
+    }
+
+    /// The lid ratio relative to the baseline (1 = as open as usual; 1 before there is one).
+    pub fn relative(&self, lid_ratio: f32) -> f32 {
+        self.baseline()
+            .filter(|b| *b > 0.0)
+            .map_or(1.0, |b| lid_ratio / b)
+    }
+
+    /// Learns from one frame: `closed` as the session judged it. Turned or pitched heads narrow the
+    /// lids and closed eyes are no baseline: neither teaches it.
+    pub fn observe(&mut self, lid_ratio: f32, frontal: bool, closed: bool) {
+        if !frontal || closed || !lid_ratio.is_finite() {
+            return;
+        }
+        self.recent.push_back(lid_ratio);
+        if self.recent.len() > self.frames {
+            self.recent.pop_front();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -184,5 +249,51 @@ mod tests {
             t.observe(0.45, false);
         }
         assert_eq!(t.baseline(), before);
+    }
+
+    fn gate() -> LidGate {
+        // The shipped manifests' window: 30 frames, at least 5.
+        LidGate {
+            frames: 30,
+            min_frames: 5,
+            recent: VecDeque::new(),
+        }
+    }
+
+    #[test]
+    fn the_lid_gate_opens_for_closing_lids_only_once_it_knows_the_user() {
+        let mut g = gate();
+        assert_eq!(g.iris_below(), None, "no baseline: Iris reads every frame");
+        for r in [0.30, 0.31, 0.29, 0.30, 0.30] {
+            g.observe(r, true, false);
+        }
+        let below = g.iris_below().unwrap();
+        assert!((below - 0.27).abs() < 1e-6, "{below}");
+        // The carphone blink frames' lids (0.209, 0.223, 0.254, 0.244) are below it, open ones not.
+        for r in [0.209, 0.223, 0.254, 0.244] {
+            assert!(r < below, "{r}");
+        }
+        assert!(0.288 >= below);
+        assert!((g.relative(0.15) - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn turned_and_closed_frames_do_not_teach_the_lid_baseline() {
+        let mut g = gate();
+        for _ in 0..5 {
+            g.observe(0.30, true, false);
+        }
+        // A long head pitch (lids at 0.19) and a long closed stretch leave the baseline where it was.
+        for _ in 0..40 {
+            g.observe(0.19, false, false);
+            g.observe(0.12, true, true);
+            g.observe(f32::NAN, true, false);
+        }
+        assert_eq!(g.baseline(), Some(0.30));
+        // Open frontal frames replace it over the window.
+        for _ in 0..30 {
+            g.observe(0.26, true, false);
+        }
+        assert_eq!(g.baseline(), Some(0.26));
     }
 }

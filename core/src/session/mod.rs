@@ -26,14 +26,14 @@ use crate::frame::{Frame, RgbImage};
 use crate::liveness::active::{
     Challenge, ChallengeEvidence, ChallengeKind, Phase, draw_challenges,
 };
-use crate::liveness::eyes::EyeTracker;
+use crate::liveness::eyes::{EyeTracker, LidGate};
 use crate::liveness::parallax;
 use crate::liveness::passive::PassiveLiveness;
 use crate::liveness::{LivenessEvidence, LivenessMode, PassiveOutcome};
 use crate::profile::{self, StageTimes};
 use crate::rasp::EnvironmentChecks;
 use crate::seal::{CaptureNonce, CaptureToken, ModelRef, SessionId, Template};
-use crate::vision::{BoxF, Engine, FaceAnalysis, Point, QualityIssue};
+use crate::vision::{BoxF, Engine, EyeRead, FaceAnalysis, Point, QualityIssue};
 
 use environment::EnvironmentWatch;
 use evidence::EvidenceRecorder;
@@ -58,6 +58,8 @@ pub struct CaptureSession {
     tracker: Tracker,
     identity: Identity,
     eyes: EyeTracker,
+    /// When the Iris model must read the eyes on frames where nothing else asks for it.
+    lids: LidGate,
     /// The liveness mode asked for (`cfg.liveness` holds the one that runs with this model set).
     requested_liveness: LivenessMode,
     passive: PassiveLiveness,
@@ -69,6 +71,8 @@ pub struct CaptureSession {
     /// CSPRNG-drawn frames for the detector (+ anti-spoof) and for identity.
     detect_schedule: RandomSchedule,
     identity_schedule: RandomSchedule,
+    /// CSPRNG-drawn frames on which Iris reads the eyes whatever the lids say.
+    iris_schedule: RandomSchedule,
     /// The SDK's own monotonic clock (ms) and its reading at the first frame.
     clock: Box<dyn Fn() -> u64 + Send>,
     wall_start: Option<u64>,
@@ -93,6 +97,8 @@ pub struct CaptureSession {
 
 /// How much the face's proportions may change between two frames before identity is checked at once.
 const PROPORTION_JUMP: f32 = 0.08;
+/// Iris reads the eyes on one drawn frame in this many (on average) where nothing else asks for it.
+const IRIS_DRAWN_EVERY: u32 = 4;
 /// Frame stamps may run ahead of the SDK's clock by this much (ms) plus 10 % before they are suspect.
 const CLOCK_SLACK_MS: u64 = 250;
 
@@ -175,6 +181,7 @@ impl CaptureSession {
         Ok(Self {
             detect_schedule: RandomSchedule::new(cfg.sample_every, &mut rng),
             identity_schedule: RandomSchedule::new(cfg.identity_every, &mut rng),
+            iris_schedule: RandomSchedule::new(IRIS_DRAWN_EVERY, &mut rng),
             worker: ModelWorker::new(engine.clone(), cfg.background_models)?,
             reference_asked: false,
             frame_times: StageTimes::default(),
@@ -189,6 +196,7 @@ impl CaptureSession {
             identity_checked: false,
             identity: Identity::new(engine.metric(), same_person),
             eyes: EyeTracker::new(&engine.manifest().eyes),
+            lids: LidGate::new(&engine.manifest().eyes),
             engine,
             cfg,
             challenges,
@@ -291,18 +299,29 @@ impl CaptureSession {
         // frames when drawn.
         let sample = self.detect_schedule.due(frame_no)
             || (self.cfg.liveness.passive() && matches!(self.state, State::Capturing { .. }));
-        let (obs, reacquired) = self.tracker.observe(&self.engine, &self.cfg, rgb, sample)?;
+        let read = self.eye_read(frame_no);
+        let (obs, reacquired) = self
+            .tracker
+            .observe(&self.engine, &self.cfg, rgb, sample, read)?;
         let mut face = match obs {
             Observation::Face(f) => f,
             other => return Ok(self.no_usable_face(other, rgb, t_ms)),
         };
         // Closed or open for this user: judged against their own open-eye baseline, which only frontal
-        // frames teach.
+        // frames teach. A frame Iris did not read is open: it is only skipped while the eyes read open
+        // and the lids do not move toward closing.
         let frontal = face.pose.yaw.abs() <= self.cfg.challenge.neutral_angle
             && face.pose.pitch.abs() <= self.cfg.challenge.neutral_angle;
-        let eye_relative = self.eyes.relative(face.eyes.ratio());
-        face.eyes.closed = self.eyes.observe(face.eyes.ratio(), frontal);
-        face.quality.eyes_open = !face.eyes.closed;
+        let (eye_relative, eyes_closed) = match face.eyes.as_mut() {
+            Some(e) => {
+                let relative = self.eyes.relative(e.ratio());
+                e.closed = self.eyes.observe(e.ratio(), frontal);
+                (relative, e.closed)
+            }
+            None => (self.lids.relative(face.lid_ratio), self.eyes.is_closed()),
+        };
+        self.lids.observe(face.lid_ratio, frontal, eyes_closed);
+        face.quality.eyes_open = !eyes_closed;
         if sample && let Some(d) = &face.detection {
             let bbox = d.bbox;
             self.ask_passive(rgb, &bbox, frame_no)?;
@@ -324,6 +343,7 @@ impl CaptureSession {
         let facts = FrameFacts {
             frame: frame_no,
             t_ms,
+            eyes_closed,
             eye_relative,
             eyes_reliable: self.image_issue(&face).is_none(),
             frozen,
@@ -503,6 +523,28 @@ impl CaptureSession {
                 current: Box::new(Challenge::new(*k, self.cfg.challenge.clone(), t_ms)),
             },
             None => State::Capturing { seen: 0 },
+        }
+    }
+
+    /// Whether Iris reads this frame's eyes. Always where they are judged: from the moment a blink
+    /// challenge sees the eyes close until it passes (its half-open frames), on template candidates
+    /// (the template must have open eyes), while they read closed (until they reopen), before the lid
+    /// baseline exists, and on CSPRNG-drawn frames (they keep the open-eye baseline fresh, and eyes
+    /// the lids misread are caught on a frame no one can predict). Elsewhere only when the mesh's
+    /// lids say the eyes may be closing: that is what starts a blink. Iris is the largest share of a
+    /// tracked frame's time (docs/performance.md).
+    fn eye_read(&mut self, frame_no: u64) -> EyeRead {
+        let drawn = self.iris_schedule.due(frame_no);
+        let judged = match &self.state {
+            State::Challenge { current, .. } => {
+                current.kind() == ChallengeKind::Blink && current.phase() == Phase::Acting
+            }
+            State::Capturing { .. } | State::Finishing { .. } => true,
+            _ => false,
+        };
+        match self.lids.iris_below() {
+            Some(below) if !(drawn || judged || self.eyes.is_closed()) => EyeRead::IrisBelow(below),
+            _ => EyeRead::Iris,
         }
     }
 

@@ -52,6 +52,9 @@ impl Candidate {
 pub(super) struct FrameFacts {
     pub frame: u64,
     pub t_ms: u64,
+    /// Closed for this user (the Iris reading against their baseline; open where only the lids were
+    /// read, see `CaptureSession::eye_read`).
+    pub eyes_closed: bool,
     pub eye_relative: f32,
     pub eyes_reliable: bool,
     pub frozen: bool,
@@ -68,7 +71,7 @@ pub(super) fn signals(f: &FaceAnalysis, facts: FrameFacts) -> FaceSignals {
         t_ms: facts.t_ms,
         yaw: f.pose.yaw,
         pitch: f.pose.pitch,
-        eyes_closed: f.eyes.closed,
+        eyes_closed: facts.eyes_closed,
         eye_relative: facts.eye_relative,
         eyes_reliable: facts.eyes_reliable,
         mouth_ratio: p[3].dist(p[4]) / eyes,

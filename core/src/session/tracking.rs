@@ -4,7 +4,7 @@
 use crate::config::CaptureConfig;
 use crate::error::{Error, Result};
 use crate::frame::RgbImage;
-use crate::vision::{BoxF, Detection, Engine, FaceAnalysis, MeshResult};
+use crate::vision::{BoxF, Detection, Engine, EyeRead, FaceAnalysis, MeshResult};
 
 /// What one frame showed.
 pub(super) enum Observation {
@@ -37,13 +37,14 @@ impl Tracker {
     /// Detect or track, then analyse the one face. `sample`: run the detector on this frame even while
     /// tracking (the session then scores the detection with the anti-spoof model); the session draws these frames at random. The flag
     /// says the face was (re)acquired on this frame rather than followed: identity is then checked
-    /// again.
+    /// again. `eyes`: when the Iris model reads the face's eyes.
     pub(super) fn observe(
         &mut self,
         engine: &Engine,
         cfg: &CaptureConfig,
         rgb: &RgbImage,
         sample: bool,
+        eyes: EyeRead,
     ) -> Result<(Observation, bool)> {
         if !cfg.tracking {
             self.track = None;
@@ -103,7 +104,7 @@ impl Tracker {
             }
         }
         // The anti-spoof model runs on the session's worker, on the detection this returns.
-        let analysis = match engine.analyze_mesh(rgb, detection, mesh.clone(), false) {
+        let analysis = match engine.analyze_mesh(rgb, detection, mesh.clone(), false, eyes) {
             Ok(a) => a,
             Err(Error::PartialFace { .. }) => {
                 self.track = None;

@@ -15,7 +15,7 @@ use crate::matching::Metric;
 use super::antispoof::AntiSpoof;
 use super::detector::{Detection, Detector};
 use super::embedder::{Embedder, Embedding};
-use super::eyes::{EyeModel, EyeState};
+use super::eyes::{EyeModel, EyeRead, EyeState, lid_ratio};
 use super::mesh::{Mesh, MeshResult, Roi};
 
 use super::model::OnnxModel;
@@ -100,7 +100,11 @@ pub struct FaceAnalysis {
     pub mesh: MeshResult,
     /// Eye centres, nose tip, mouth corners (image-left first), in frame pixels.
     pub five_points: [Point; 5],
-    pub eyes: EyeState,
+    /// The Iris model's reading; `None` on a tracked frame where the session did not ask for it
+    /// (always present for a still: [`Engine::analyze`]).
+    pub eyes: Option<EyeState>,
+    /// The mesh's own eye aspect ratio ([`lid_ratio`](super::eyes::lid_ratio)), on every frame.
+    pub lid_ratio: f32,
     pub pose: HeadPose,
     /// Live-class probability of the passive anti-spoof model; `None` when not computed (or no model).
     pub live: Option<f32>,
@@ -258,21 +262,28 @@ impl Engine {
         if !self.mesh.is_present(&mesh) {
             return Err(Error::NoFace);
         }
-        self.analyze_mesh(img, Some(detection), mesh, with_antispoof)
+        self.analyze_mesh(img, Some(detection), mesh, with_antispoof, EyeRead::Iris)
     }
 
     /// Everything after the mesh; `session` calls it for tracked frames too (no detection, so no
-    /// anti-spoof: that model's crop is defined on the detector's box).
+    /// anti-spoof: that model's crop is defined on the detector's box), and says when the Iris model
+    /// must read the eyes.
     pub fn analyze_mesh(
         &self,
         img: &RgbImage,
         detection: Option<Detection>,
         mesh: MeshResult,
         with_antispoof: bool,
+        read: EyeRead,
     ) -> Result<FaceAnalysis> {
         check_whole_face(img, &mesh)?;
         let lm = &self.manifest.mesh.landmarks;
-        let eyes = self.eyes.run(img, &mesh, lm)?;
+        let lid_ratio = lid_ratio(&mesh, lm);
+        let eyes = if read.wants_iris(lid_ratio) {
+            Some(self.eyes.run(img, &mesh, lm)?)
+        } else {
+            None
+        };
         let pose = pose::head_pose(&mesh, lm);
         let five_points = five_points(&mesh, lm);
         let aligned = super::embedder::align(&self.manifest.embedder, img, &mesh)?;
@@ -281,13 +292,16 @@ impl Engine {
             _ => None,
         };
         let face_box = mesh.bounds();
-        let quality = quality::measure(img, &face_box, &aligned, pose, !eyes.closed);
+        // Unread eyes are open as far as the still's quality goes; the session judges them itself.
+        let eyes_open = eyes.is_none_or(|e| !e.closed);
+        let quality = quality::measure(img, &face_box, &aligned, pose, eyes_open);
         Ok(FaceAnalysis {
             detection,
             face_box,
             mesh,
             five_points,
             eyes,
+            lid_ratio,
             pose,
             live,
             quality,

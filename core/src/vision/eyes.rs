@@ -1,6 +1,12 @@
 //! Eye openness from an eye-contour model (MediaPipe Iris): each eye on its own crop, placed by the mesh's
 //! eye corners and rotated level, and the ratio of lid opening to eye width (an eye aspect ratio).
 //!
+//! The mesh's own lid landmarks give a second, free reading ([`lid_ratio`]): it follows a blink too, but
+//! coarsely (a carphone blink's first frame reads at most 0.86 of the open lids, where Iris reads
+//! 0.36–0.71 of the open eyes) and it
+//! also drops when the head pitches (15–20° reads like a half blink). The session uses it to decide
+//! when Iris must look ([`EyeRead`]), never to judge a blink.
+//!
 //! Per frame this only measures. Whether the eyes are *closed* depends on whose eyes they are: the
 //! session judges the ratio against the user's own open-eye baseline ([`crate::liveness::eyes`]); a
 //! single still is judged against the manifest's typical open eye.
@@ -29,6 +35,36 @@ impl EyeState {
     /// The openness a blink is judged on: both eyes together.
     pub fn ratio(&self) -> f32 {
         (self.right_ratio + self.left_ratio) / 2.0
+    }
+}
+
+/// The mesh's eye aspect ratio, both eyes averaged: the mean of the two lid distances (p2–p6, p3–p5)
+/// over the corner distance (p1–p4) of the manifest's six landmarks per eye. Costs nothing: the mesh
+/// runs on every frame anyway. NaN when the corners coincide.
+pub fn lid_ratio(mesh: &MeshResult, lm: &MeshLandmarks) -> f32 {
+    let eye = |e: &[usize; 6]| {
+        let p = |k: usize| mesh.p(e[k]);
+        (p(1).dist(p(5)) + p(2).dist(p(4))) / (2.0 * p(0).dist(p(3)))
+    };
+    (eye(&lm.right_eye) + eye(&lm.left_eye)) / 2.0
+}
+
+/// Whether a frame's eyes are read by the Iris model (two model runs, the largest share of a tracked
+/// frame's time) or left at the mesh's [`lid_ratio`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EyeRead {
+    Iris,
+    /// Iris only when the lid ratio is below this (the lids may be closing).
+    IrisBelow(f32),
+}
+
+impl EyeRead {
+    pub fn wants_iris(self, lid_ratio: f32) -> bool {
+        match self {
+            EyeRead::Iris => true,
+            // A NaN lid ratio says nothing: Iris looks.
+            EyeRead::IrisBelow(below) => lid_ratio.is_nan() || lid_ratio < below,
+        }
     }
 }
 

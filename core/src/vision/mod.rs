@@ -37,6 +37,6 @@ pub use embedder::Embedding;
 #[cfg(feature = "capture")]
 pub use engine::{Engine, FaceAnalysis};
 #[cfg(feature = "capture")]
-pub use eyes::EyeState;
+pub use eyes::{EyeRead, EyeState, lid_ratio};
 #[cfg(feature = "capture")]
 pub use mesh::{MeshResult, Roi};
