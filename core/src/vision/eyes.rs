@@ -3,9 +3,8 @@
 //!
 //! The mesh's own lid landmarks give a second, free reading ([`lid_ratio`]): it follows a blink too, but
 //! coarsely (a carphone blink's first frame reads at most 0.86 of the open lids, where Iris reads
-//! 0.36–0.71 of the open eyes) and it
-//! also drops when the head pitches (15–20° reads like a half blink). The session uses it to decide
-//! when Iris must look ([`EyeRead`]), never to judge a blink.
+//! 0.36–0.71 of the open eyes) and it also drops when the head pitches (15–20° reads like a half
+//! blink). The session uses it to decide when Iris must look ([`EyeRead`]), never to judge a blink.
 //!
 //! Per frame this only measures. Whether the eyes are *closed* depends on whose eyes they are: the
 //! session judges the ratio against the user's own open-eye baseline ([`crate::liveness::eyes`]); a
@@ -40,7 +39,7 @@ impl EyeState {
 
 /// The mesh's eye aspect ratio, both eyes averaged: the mean of the two lid distances (p2–p6, p3–p5)
 /// over the corner distance (p1–p4) of the manifest's six landmarks per eye. Costs nothing: the mesh
-/// runs on every frame anyway. NaN when the corners coincide.
+/// runs on every frame anyway. Not finite when the corners coincide.
 pub fn lid_ratio(mesh: &MeshResult, lm: &MeshLandmarks) -> f32 {
     let eye = |e: &[usize; 6]| {
         let p = |k: usize| mesh.p(e[k]);
@@ -62,8 +61,8 @@ impl EyeRead {
     pub fn wants_iris(self, lid_ratio: f32) -> bool {
         match self {
             EyeRead::Iris => true,
-            // A NaN lid ratio says nothing: Iris looks.
-            EyeRead::IrisBelow(below) => lid_ratio.is_nan() || lid_ratio < below,
+            // A lid ratio that is not finite says nothing: Iris looks (and reports a degenerate eye).
+            EyeRead::IrisBelow(below) => !lid_ratio.is_finite() || lid_ratio < below,
         }
     }
 }
@@ -147,5 +146,21 @@ fn inference(detail: &str) -> Error {
     Error::Inference {
         role: "eyes".into(),
         detail: detail.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lids_gate_iris_and_unreadable_lids_never_skip_it() {
+        assert!(EyeRead::Iris.wants_iris(0.5));
+        let gate = EyeRead::IrisBelow(0.27);
+        assert!(gate.wants_iris(0.2));
+        assert!(!gate.wants_iris(0.3));
+        // Coinciding corners: Iris looks, and reports the degenerate eye itself.
+        assert!(gate.wants_iris(f32::NAN));
+        assert!(gate.wants_iris(f32::INFINITY));
     }
 }
