@@ -1,10 +1,12 @@
 //! Cold start, per model: what loading an ONNX file costs phase by phase (parse, type and declutter,
-//! optimise, plan) against loading the same graph from an NNEF archive written once beforehand (the
-//! decluttered graph, as a build step or a first run would cache it), measured interleaved in one run.
-//! Each NNEF model is also run against its ONNX original on the same input: a cache must give the same
-//! answers. `cargo bench -p smartid-core --bench model_load`; `ROUNDS=n`; `SMARTID_BENCH_MANIFESTS`.
+//! optimise, plan) three ways, interleaved in one run: the file as tract reads it (tract folds int8
+//! weights itself), the SDK's way (int8 weights unfolded to fp32 in the graph first, `OnnxModel::load`),
+//! and the same graph from an NNEF archive written once beforehand (the decluttered graph, as a build
+//! step or a first run would cache it). Both alternatives are run against tract's plan on the same
+//! input: they must give the same answers (the SDK's way: to the bit).
+//! `cargo bench -p smartid-core --bench model_load`; `ROUNDS=n`; `SMARTID_BENCH_MANIFESTS`.
 //!
-//! Not a shipped code path: the SDK loads ONNX (docs/performance.md says why, with these figures).
+//! The NNEF cache is not a shipped code path (docs/performance.md says why, with these figures).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Cursor;
@@ -43,13 +45,17 @@ fn main() {
     let archives: Vec<Vec<u8>> = models
         .iter()
         .map(|(_, spec, bytes)| {
-            let typed = typed(spec, bytes).into_decluttered().unwrap();
+            let parsed = tract_onnx::onnx()
+                .model_for_read(&mut Cursor::new(bytes))
+                .unwrap();
+            let typed = typed(spec, parsed).into_decluttered().unwrap();
             nnef.write_to_tar_with_config(&typed, Vec::new(), false, true)
                 .unwrap()
         })
         .collect();
 
     let mut onnx_phases = vec![[Duration::ZERO; 4]; models.len()];
+    let mut sdk_phases = vec![[Duration::ZERO; 4]; models.len()];
     let mut nnef_phases = vec![[Duration::ZERO; 3]; models.len()];
     for _ in 0..rounds {
         for (i, (_, spec, bytes)) in models.iter().enumerate() {
@@ -79,6 +85,29 @@ fn main() {
             }
 
             let t = Instant::now();
+            let parsed = sdk_parse(bytes);
+            let t1 = Instant::now();
+            let decluttered = parsed
+                .with_input_fact(0, f32::fact(spec.input.shape).into())
+                .unwrap()
+                .into_typed()
+                .unwrap()
+                .into_decluttered()
+                .unwrap();
+            let t2 = Instant::now();
+            let optimized = decluttered.into_optimized().unwrap();
+            let t3 = Instant::now();
+            let plan = optimized.into_runnable().unwrap();
+            let t4 = Instant::now();
+            drop(plan);
+            for (acc, d) in sdk_phases[i]
+                .iter_mut()
+                .zip([t1 - t, t2 - t1, t3 - t2, t4 - t3])
+            {
+                *acc += d;
+            }
+
+            let t = Instant::now();
             let read = nnef.model_for_read(&mut Cursor::new(&archives[i])).unwrap();
             let t1 = Instant::now();
             let optimized = read.into_optimized().unwrap();
@@ -94,31 +123,59 @@ fn main() {
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3 / rounds as f64;
     println!(
-        "model loading, ONNX vs an NNEF cache of the decluttered graph ({rounds} rounds, interleaved; ms per load)"
+        "model loading: ONNX as tract folds it, the SDK's (int8 weights unfolded first), an NNEF cache \
+         ({rounds} rounds, interleaved; ms per load)"
     );
     println!(
-        "| model | onnx MB | parse | type + declutter | optimise | plan | onnx total | nnef MB | nnef read | optimise | plan | nnef total | nnef / onnx | max abs diff |"
+        "| model | onnx MB | tract: parse / type + declutter / optimise / plan | **tract total** | sdk: unfold + parse / type + declutter / optimise / plan | **sdk total** | sdk / tract | nnef MB | nnef: read / optimise / plan | **nnef total** | nnef / tract | nnef max abs diff |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    let (mut sum_onnx, mut sum_nnef) = (0.0, 0.0);
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let (mut sum_onnx, mut sum_sdk, mut sum_nnef) = (0.0, 0.0, 0.0);
+    let phases = |p: &[f64]| {
+        p.iter()
+            .map(|v| format!("{v:.1}"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
     for (i, (role, spec, bytes)) in models.iter().enumerate() {
-        let diff = max_abs_diff(spec, bytes, &nnef, &archives[i]);
+        let reference = plan(typed(
+            spec,
+            tract_onnx::onnx()
+                .model_for_read(&mut Cursor::new(bytes))
+                .unwrap(),
+        ));
+        let sdk_diff = max_abs_diff(spec, &reference, &plan(typed(spec, sdk_parse(bytes))));
+        assert_eq!(
+            sdk_diff, 0.0,
+            "{role}: unfolding the int8 weights changed the answers"
+        );
+        let cached = nnef
+            .model_for_read(&mut Cursor::new(&archives[i]))
+            .unwrap()
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap();
+        let diff = max_abs_diff(spec, &reference, &cached);
         let o = onnx_phases[i].iter().copied().map(ms).collect::<Vec<_>>();
+        let d = sdk_phases[i].iter().copied().map(ms).collect::<Vec<_>>();
         let n = nnef_phases[i].iter().copied().map(ms).collect::<Vec<_>>();
-        let (to, tn) = (o.iter().sum::<f64>(), n.iter().sum::<f64>());
+        let (to, td, tn) = (
+            o.iter().sum::<f64>(),
+            d.iter().sum::<f64>(),
+            n.iter().sum::<f64>(),
+        );
         sum_onnx += to;
+        sum_sdk += td;
         sum_nnef += tn;
         println!(
-            "| {role} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {to:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {tn:.1} | {:.2}x | {diff:.1e} |",
+            "| {role} | {:.1} | {} | {to:.1} | {} | {td:.1} | {:.2}x | {:.1} | {} | {tn:.1} | {:.2}x | {diff:.1e} |",
             bytes.len() as f64 / 1e6,
-            o[0],
-            o[1],
-            o[2],
-            o[3],
+            phases(&o),
+            phases(&d),
+            td / to,
             archives[i].len() as f64 / 1e6,
-            n[0],
-            n[1],
-            n[2],
+            phases(&n),
             tn / to,
         );
         assert!(
@@ -127,15 +184,27 @@ fn main() {
         );
     }
     println!(
-        "| all | | | | | | {sum_onnx:.1} | | | | | {sum_nnef:.1} | {:.2}x | |",
+        "| all | | | {sum_onnx:.1} | | {sum_sdk:.1} | {:.2}x | | | {sum_nnef:.1} | {:.2}x | |",
+        sum_sdk / sum_onnx,
         sum_nnef / sum_onnx
     );
 }
 
-fn typed(spec: &ModelSpec, bytes: &[u8]) -> TypedModel {
-    tract_onnx::onnx()
-        .model_for_read(&mut Cursor::new(bytes))
-        .unwrap()
+/// The SDK's parse: the protobuf, its int8 weights unfolded to fp32, then tract's model.
+fn sdk_parse(bytes: &[u8]) -> InferenceModel {
+    let onnx = tract_onnx::onnx();
+    let proto = onnx.proto_model_for_read(&mut Cursor::new(bytes)).unwrap();
+    let mut model = onnx.model_for_proto_model(&proto).unwrap();
+    smartid_core::vision::unfold_int8_weights(proto.graph.as_ref().unwrap(), &mut model).unwrap();
+    model
+}
+
+fn plan(typed: TypedModel) -> Arc<TypedRunnableModel> {
+    typed.into_optimized().unwrap().into_runnable().unwrap()
+}
+
+fn typed(spec: &ModelSpec, parsed: InferenceModel) -> TypedModel {
+    parsed
         .with_input_fact(0, f32::fact(spec.input.shape).into())
         .unwrap()
         .into_typed()
@@ -145,22 +214,9 @@ fn typed(spec: &ModelSpec, bytes: &[u8]) -> TypedModel {
 /// Both plans on the same deterministic input: the largest difference over every output.
 fn max_abs_diff(
     spec: &ModelSpec,
-    bytes: &[u8],
-    nnef: &tract_nnef::framework::Nnef,
-    archive: &[u8],
+    onnx: &Arc<TypedRunnableModel>,
+    cached: &Arc<TypedRunnableModel>,
 ) -> f32 {
-    let onnx = typed(spec, bytes)
-        .into_optimized()
-        .unwrap()
-        .into_runnable()
-        .unwrap();
-    let cached = nnef
-        .model_for_read(&mut Cursor::new(archive))
-        .unwrap()
-        .into_optimized()
-        .unwrap()
-        .into_runnable()
-        .unwrap();
     let n: usize = spec.input.shape.iter().product();
     let data: Vec<f32> = (0..n)
         .map(|i| ((i * 7919) % 255) as f32 / 127.5 - 1.0)

@@ -29,6 +29,8 @@ mod mesh;
 mod model;
 #[cfg(feature = "capture")]
 pub(crate) mod warp;
+#[cfg(feature = "capture")]
+mod weights;
 
 #[cfg(feature = "capture")]
 pub use detector::Detection;
@@ -40,3 +42,6 @@ pub use engine::{Engine, FaceAnalysis};
 pub use eyes::{EyeRead, EyeState, lid_ratio};
 #[cfg(feature = "capture")]
 pub use mesh::{MeshResult, Roi};
+/// For the load benchmark (`benches/model_load.rs`), which measures it against tract's own folding.
+#[cfg(all(feature = "capture", feature = "test-support"))]
+pub use weights::unfold_int8_weights;

@@ -11,6 +11,8 @@ use crate::frame::RgbImage;
 use crate::manifest::{Colour, InputSpec, ModelSpec};
 use crate::profile::{self, Stage};
 
+use super::weights;
+
 type Plan = Arc<TypedRunnableModel>;
 
 pub struct OnnxModel {
@@ -34,9 +36,15 @@ impl OnnxModel {
             role: role.into(),
             detail: format!("{e}"),
         };
-        let model = tract_onnx::onnx()
-            .model_for_read(&mut Cursor::new(bytes))
+        let onnx = tract_onnx::onnx();
+        let proto = onnx
+            .proto_model_for_read(&mut Cursor::new(bytes))
             .map_err(err)?;
+        let mut model = onnx.model_for_proto_model(&proto).map_err(err)?;
+        if let Some(graph) = proto.graph.as_ref() {
+            weights::unfold_int8_weights(graph, &mut model).map_err(err)?;
+        }
+        drop(proto);
         let mut outputs = HashMap::new();
         for (ix, outlet) in model.output_outlets().map_err(err)?.iter().enumerate() {
             let label = model

@@ -1,0 +1,536 @@
+//! Weights stored as int8 (weight-only quantisation: an int8 initialiser read through
+//! `DequantizeLinear`, as `tools/models/compress_weights.py` writes the dlib embedder) are unfolded to
+//! fp32 constants in the parsed model, before tract types it.
+//!
+//! Why: tract folds such a node while typing the graph, through three generic constant ops per weight
+//! (cast, subtract the zero point, multiply by the scale), each materialising a full fp32 copy, then
+//! compares constants to deduplicate them: on the embedder (5.5 M weights) 0.9 of its load time. One
+//! pass here computes the same values with the same f32 arithmetic (the outputs are bit-identical) and
+//! builds each fp32 array once, straight into its tensor: the embedder loads in 0.23× the time
+//! (`benches/model_load.rs`). The load's peak memory does not move: tract's optimiser holds the fp32
+//! weights and their packed copy at once, either way.
+//!
+//! Only what is fully understood is unfolded: a node whose inputs are all top-level initialisers held
+//! inline, int8 or uint8 data, a per-tensor or per-axis f32 scale and a zero point of matching sizes,
+//! no other attribute than `axis` (and `block_size` 0). Anything else is left for tract, as before.
+
+use std::collections::HashMap;
+
+use tract_onnx::pb::tensor_proto::DataType;
+use tract_onnx::pb::{GraphProto, NodeProto, TensorProto};
+use tract_onnx::tract_hir::internal::*;
+
+/// Replaces, in `model` (tract's parse of `graph`), every eligible `DequantizeLinear` by the fp32
+/// constant it computes; returns how many. The int8 constants it read are dropped with it.
+pub fn unfold_int8_weights(graph: &GraphProto, model: &mut InferenceModel) -> TractResult<usize> {
+    // Names a caller may feed: an initialiser that is also a graph input is only a default.
+    let fed: Vec<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+    let index: HashMap<&str, &TensorProto> = graph
+        .initializer
+        .iter()
+        .map(|t| (t.name.as_str(), t))
+        .collect();
+    // tract labels each node's outputs with the ONNX value names.
+    let by_label: HashMap<String, OutletId> = model
+        .outlet_labels
+        .iter()
+        .map(|(outlet, label)| (label.clone(), *outlet))
+        .collect();
+
+    let mut patch = InferenceModelPatch::default();
+    let mut count = 0;
+    for node in &graph.node {
+        let Some(outlet) = node.output.first().and_then(|o| by_label.get(o)) else {
+            continue;
+        };
+        if model.node(outlet.node).op.name() != "DequantizeLinear" {
+            continue;
+        }
+        let Some(weights) = unfold(node, &index, &fed) else {
+            continue;
+        };
+        let name = format!("{}.fp32", model.node(outlet.node).name);
+        let constant = patch.add_const(name, weights)?;
+        patch.shunt_outside(model, *outlet, constant)?;
+        count += 1;
+    }
+    if count > 0 {
+        patch.apply(model)?;
+        // Drops the replaced nodes and the int8 constants only they read.
+        model.compact()?;
+    }
+    Ok(count)
+}
+
+/// The fp32 weights one node computes; `None` when the node is not one this module unfolds.
+fn unfold(node: &NodeProto, index: &HashMap<&str, &TensorProto>, fed: &[&str]) -> Option<Tensor> {
+    if node.op_type != "DequantizeLinear" || !(node.domain.is_empty() || node.domain == "ai.onnx") {
+        return None;
+    }
+    if !(2..=3).contains(&node.input.len()) || node.output.len() != 1 {
+        return None;
+    }
+    let mut axis = 1i64;
+    for attr in &node.attribute {
+        match attr.name.as_str() {
+            "axis" => axis = attr.i,
+            "block_size" if attr.i != 0 => return None,
+            "block_size" => {}
+            // An attribute this module does not know may change the meaning: leave it to tract.
+            _ => return None,
+        }
+    }
+    let tensor = |k: usize| -> Option<&TensorProto> {
+        let name = node.input.get(k)?;
+        if name.is_empty() || fed.contains(&name.as_str()) {
+            return None;
+        }
+        let t = index.get(name.as_str())?;
+        let inline =
+            t.segment.is_none() && t.data_location.unwrap_or(0) == 0 && t.external_data.is_empty();
+        inline.then_some(*t)
+    };
+    let x = tensor(0)?;
+    let values = Integers::of(x)?;
+    let scale = floats(tensor(1)?)?;
+    let zero: Vec<i32> = match node.input.get(2).filter(|n| !n.is_empty()) {
+        Some(_) => {
+            let z = tensor(2)?;
+            (z.data_type == x.data_type).then_some(())?;
+            let z = Integers::of(z)?;
+            (0..z.len()).map(|i| z.get(i)).collect()
+        }
+        None => vec![0],
+    };
+    let dims: Vec<usize> = x
+        .dims
+        .iter()
+        .map(|d| usize::try_from(*d).ok())
+        .collect::<Option<_>>()?;
+    let len = dims.iter().try_fold(1usize, |a, d| a.checked_mul(*d))?;
+    if values.len() != len || len == 0 {
+        return None;
+    }
+    // Which scale (and zero point) each weight uses: one for all, or one per index along `axis`.
+    let (channels, inner) = if scale.len() == 1 {
+        (1, len)
+    } else {
+        let rank = dims.len() as i64;
+        let axis = usize::try_from(if axis < 0 { axis + rank } else { axis }).ok()?;
+        let channels = *dims.get(axis)?;
+        (channels, dims[axis + 1..].iter().product::<usize>().max(1))
+    };
+    if scale.len() != channels || !(zero.len() == 1 || zero.len() == channels) {
+        return None;
+    }
+    let weights: Vec<f32> = (0..len)
+        .map(|i| {
+            let c = (i / inner) % channels;
+            let z = zero[if zero.len() == 1 { 0 } else { c }];
+            // tract's own fold: cast to f32, subtract the zero point, multiply by the scale.
+            (values.get(i) as f32 - z as f32) * scale[c]
+        })
+        .collect();
+    tract_ndarray::ArrayD::from_shape_vec(dims, weights)
+        .ok()
+        .map(Tensor::from)
+}
+
+/// An int8 or uint8 initialiser's values, read in place from `raw_data` or `int32_data`.
+enum Integers<'a> {
+    Signed(&'a [u8]),
+    Unsigned(&'a [u8]),
+    Wide(&'a [i32]),
+}
+
+impl<'a> Integers<'a> {
+    fn of(t: &'a TensorProto) -> Option<Self> {
+        let signed = if t.data_type == DataType::Int8 as i32 {
+            true
+        } else if t.data_type == DataType::Uint8 as i32 {
+            false
+        } else {
+            return None;
+        };
+        if !t.raw_data.is_empty() {
+            return Some(if signed {
+                Integers::Signed(&t.raw_data)
+            } else {
+                Integers::Unsigned(&t.raw_data)
+            });
+        }
+        let range = if signed { -128..=127 } else { 0..=255 };
+        t.int32_data
+            .iter()
+            .all(|v| range.contains(v))
+            .then_some(Integers::Wide(&t.int32_data))
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Integers::Signed(b) | Integers::Unsigned(b) => b.len(),
+            Integers::Wide(w) => w.len(),
+        }
+    }
+
+    /// Callers index below `len()`; out of range reads as 0 rather than panicking.
+    fn get(&self, i: usize) -> i32 {
+        match self {
+            Integers::Signed(b) => b.get(i).map_or(0, |v| *v as i8 as i32),
+            Integers::Unsigned(b) => b.get(i).map_or(0, |v| *v as i32),
+            Integers::Wide(w) => w.get(i).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// An f32 initialiser's values, from `raw_data` or `float_data`.
+fn floats(t: &TensorProto) -> Option<Vec<f32>> {
+    if t.data_type != DataType::Float as i32 {
+        return None;
+    }
+    if t.raw_data.is_empty() {
+        return Some(t.float_data.clone());
+    }
+    t.raw_data.len().is_multiple_of(4).then(|| {
+        t.raw_data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::io::Cursor;
+
+    use super::*;
+    use tract_onnx::pb::attribute_proto::AttributeType;
+    use tract_onnx::pb::tensor_shape_proto::{Dimension, dimension};
+    use tract_onnx::pb::{
+        AttributeProto, ModelProto, OperatorSetIdProto, TensorShapeProto, TypeProto,
+        ValueInfoProto, type_proto,
+    };
+    use tract_onnx::tract_hir::tract_core::ops::konst::Const;
+
+    fn int8(name: &str, dims: &[i64], v: &[i8]) -> TensorProto {
+        TensorProto {
+            name: name.into(),
+            dims: dims.to_vec(),
+            data_type: DataType::Int8 as i32,
+            raw_data: v.iter().map(|x| *x as u8).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn float(name: &str, v: &[f32]) -> TensorProto {
+        TensorProto {
+            name: name.into(),
+            dims: vec![v.len() as i64],
+            data_type: DataType::Float as i32,
+            float_data: v.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    fn dequantize(inputs: &[&str], out: &str, axis: Option<i64>) -> NodeProto {
+        NodeProto {
+            op_type: "DequantizeLinear".into(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![out.into()],
+            attribute: axis.map_or(vec![], |i| vec![int_attr("axis", i)]),
+            ..Default::default()
+        }
+    }
+
+    fn int_attr(name: &str, i: i64) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: AttributeType::Int as i32,
+            i,
+            ..Default::default()
+        }
+    }
+
+    fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
+        let dim = dims
+            .iter()
+            .map(|d| Dimension {
+                value: Some(dimension::Value::DimValue(*d)),
+                ..Default::default()
+            })
+            .collect();
+        ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto {
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                    elem_type: DataType::Float as i32,
+                    shape: Some(TensorShapeProto { dim }),
+                })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// x [1, 2] · W [2, 3], W stored int8 with one scale and zero point per column (axis 1).
+    fn matmul_model() -> ModelProto {
+        let w = int8("w.q", &[2, 3], &[-128, -1, 0, 1, 64, 127]);
+        let graph = GraphProto {
+            node: vec![
+                dequantize(&["w.q", "w.scale", "w.zero"], "w", Some(1)),
+                NodeProto {
+                    op_type: "MatMul".into(),
+                    input: vec!["x".into(), "w".into()],
+                    output: vec!["y".into()],
+                    ..Default::default()
+                },
+            ],
+            initializer: vec![
+                w,
+                float("w.scale", &[0.5, 0.031, 1.7]),
+                int8("w.zero", &[3], &[0, -3, 5]),
+            ],
+            input: vec![value("x", &[1, 2])],
+            output: vec![value("y", &[1, 3])],
+            ..Default::default()
+        };
+        ModelProto {
+            ir_version: 8,
+            opset_import: vec![OperatorSetIdProto {
+                domain: String::new(),
+                version: 13,
+            }],
+            graph: Some(graph),
+            ..Default::default()
+        }
+    }
+
+    /// tract's parse of the model, with the int8 weights unfolded or not; and how many were.
+    fn parse(proto: &ModelProto, unfolded: bool) -> (InferenceModel, usize) {
+        let mut model = tract_onnx::onnx().model_for_proto_model(proto).unwrap();
+        let count = if unfolded {
+            unfold_int8_weights(proto.graph.as_ref().unwrap(), &mut model).unwrap()
+        } else {
+            0
+        };
+        (model, count)
+    }
+
+    fn dequantize_nodes(model: &InferenceModel) -> usize {
+        model
+            .nodes()
+            .iter()
+            .filter(|n| n.op.name() == "DequantizeLinear")
+            .count()
+    }
+
+    fn run(model: InferenceModel, x: &[f32]) -> Vec<f32> {
+        let plan = model.into_optimized().unwrap().into_runnable().unwrap();
+        let input = Tensor::from_shape(&[1, x.len()], x).unwrap();
+        let out = plan.run(tvec!(input.into())).unwrap();
+        out[0]
+            .to_plain_array_view::<f32>()
+            .unwrap()
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    /// The fp32 constant that replaced the weights, as a flat list.
+    fn unfolded_weights(model: &InferenceModel) -> Vec<f32> {
+        let node = model
+            .nodes()
+            .iter()
+            .find(|n| n.name.ends_with(".fp32"))
+            .unwrap();
+        let konst = node.op_as::<Const>().unwrap();
+        let view = konst.val().to_plain_array_view::<f32>().unwrap();
+        view.iter().copied().collect()
+    }
+
+    #[test]
+    fn unfolded_weights_answer_exactly_as_tract_folds_them() {
+        let proto = matmul_model();
+        let (model, count) = parse(&proto, true);
+        assert_eq!(count, 1);
+        assert_eq!(dequantize_nodes(&model), 0);
+        // Per column (axis 1): (q - zero) × scale.
+        let expected = [-64.0, 0.062, -8.5, 0.5, 2.077, 207.4];
+        for (got, want) in unfolded_weights(&model).iter().zip(expected) {
+            assert!((got - want).abs() < 1e-3, "{got} vs {want}");
+        }
+        // No int8 constant is left behind.
+        assert!(model.nodes().iter().all(|n| {
+            n.op_as::<Const>()
+                .is_none_or(|c| c.val().datum_type() != i8::datum_type())
+        }));
+        for x in [[1.0, 0.0], [0.25, -3.5], [7.0, 11.0]] {
+            assert_eq!(
+                run(parse(&proto, false).0, &x),
+                run(parse(&proto, true).0, &x)
+            );
+        }
+    }
+
+    #[test]
+    fn per_tensor_scale_and_uint8_without_zero_point() {
+        let mut proto = matmul_model();
+        let graph = proto.graph.as_mut().unwrap();
+        graph.node[0] = dequantize(&["w.q", "w.scale"], "w", None);
+        graph.initializer[0].data_type = DataType::Uint8 as i32;
+        graph.initializer[1] = float("w.scale", &[0.25]);
+        let (model, count) = parse(&proto, true);
+        assert_eq!(count, 1);
+        assert_eq!(
+            unfolded_weights(&model),
+            [32.0, 63.75, 0.0, 0.25, 16.0, 31.75]
+        );
+        assert_eq!(
+            run(parse(&proto, false).0, &[0.5, 2.0]),
+            run(model, &[0.5, 2.0])
+        );
+    }
+
+    #[test]
+    fn what_it_does_not_understand_is_left_for_tract() {
+        type Edit = Box<dyn Fn(&mut GraphProto)>;
+        let cases: Vec<(&str, Edit)> = vec![
+            (
+                "a scale per axis that is not the axis' length",
+                Box::new(|g| g.initializer[1] = float("w.scale", &[0.5, 0.25])),
+            ),
+            (
+                "an attribute it does not know",
+                Box::new(|g| g.node[0].attribute.push(int_attr("saturate", 1))),
+            ),
+            (
+                "weights the caller can feed",
+                Box::new(|g| g.input.push(value("w.q", &[2, 3]))),
+            ),
+            (
+                "an axis beyond the rank",
+                Box::new(|g| g.node[0].attribute = vec![int_attr("axis", 2)]),
+            ),
+            (
+                "int32 data out of the int8 range",
+                Box::new(|g| {
+                    let w = &mut g.initializer[0];
+                    w.int32_data = vec![0, 1, 2, 3, 4, 300];
+                    w.raw_data.clear();
+                }),
+            ),
+        ];
+        for (why, edit) in cases {
+            let mut proto = matmul_model();
+            edit(proto.graph.as_mut().unwrap());
+            let (model, count) = parse(&proto, true);
+            assert_eq!(count, 0, "{why}");
+            assert_eq!(dequantize_nodes(&model), 1, "{why}");
+        }
+        // Inputs tract itself would refuse are not unfolded either (tract reports them, not this).
+        let graph = matmul_model().graph.unwrap();
+        let index: HashMap<&str, &TensorProto> = graph
+            .initializer
+            .iter()
+            .map(|t| (t.name.as_str(), t))
+            .collect();
+        assert!(unfold(&graph.node[0], &index, &[]).is_some());
+        let mut short = graph.initializer[0].clone();
+        short.raw_data.truncate(5);
+        let mut external = graph.initializer[0].clone();
+        external.data_location = Some(1);
+        let mut other_zero = graph.initializer[2].clone();
+        other_zero.data_type = DataType::Uint8 as i32;
+        for (why, name, t) in [
+            ("data shorter than its shape", "w.q", &short),
+            ("weights stored outside the file", "w.q", &external),
+            ("a zero point of another type", "w.zero", &other_zero),
+        ] {
+            let mut index = index.clone();
+            index.insert(name, t);
+            assert!(unfold(&graph.node[0], &index, &[]).is_none(), "{why}");
+        }
+        let mut blocked = graph.node[0].clone();
+        blocked.attribute.push(int_attr("block_size", 2));
+        assert!(
+            unfold(&blocked, &index, &[]).is_none(),
+            "blocked quantisation"
+        );
+    }
+
+    #[test]
+    fn int8_weights_another_node_reads_are_kept() {
+        let mut proto = matmul_model();
+        let graph = proto.graph.as_mut().unwrap();
+        graph.node.push(NodeProto {
+            op_type: "Identity".into(),
+            input: vec!["w.q".into()],
+            output: vec!["w.copy".into()],
+            ..Default::default()
+        });
+        graph.output.push(ValueInfoProto {
+            name: "w.copy".into(),
+            ..Default::default()
+        });
+        let (model, count) = parse(&proto, true);
+        assert_eq!(count, 1);
+        let int8 = model
+            .nodes()
+            .iter()
+            .filter_map(|n| n.op_as::<Const>())
+            .filter(|c| c.val().datum_type() == i8::datum_type())
+            .count();
+        assert_eq!(int8, 1, "still read by the Identity");
+    }
+
+    /// The shipped embedder: every `DequantizeLinear` unfolded, and the same embedding to the bit.
+    #[test]
+    fn the_dlib_embedder_unfolds_whole_and_embeds_identically() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../models/dlib/dlib_face_recognition_resnet_model_v1.int8.onnx"
+        );
+        let bytes = std::fs::read(path).unwrap();
+        let proto = tract_onnx::onnx()
+            .proto_model_for_read(&mut Cursor::new(&bytes))
+            .unwrap();
+        let quantized = proto
+            .graph
+            .as_ref()
+            .unwrap()
+            .node
+            .iter()
+            .filter(|n| n.op_type == "DequantizeLinear")
+            .count();
+        assert!(quantized >= 29, "{quantized} int8 weight tensors");
+        let (unfolded, count) = parse(&proto, true);
+        assert_eq!(count, quantized);
+        assert_eq!(dequantize_nodes(&unfolded), 0);
+        let plan = |model: InferenceModel| {
+            model
+                .with_input_fact(0, f32::fact([1, 3, 150, 150]).into())
+                .unwrap()
+                .into_optimized()
+                .unwrap()
+                .into_runnable()
+                .unwrap()
+        };
+        let theirs = plan(parse(&proto, false).0);
+        let ours = plan(unfolded);
+        let input: Tensor =
+            tract_ndarray::Array4::from_shape_fn((1, 3, 150, 150), |(_, c, y, x)| {
+                ((c * 61 + y * 7 + x * 3) % 256) as f32
+            })
+            .into();
+        let a = theirs.run(tvec!(input.clone().into())).unwrap();
+        let b = ours.run(tvec!(input.into())).unwrap();
+        let (a, b) = (
+            a[0].to_plain_array_view::<f32>().unwrap(),
+            b[0].to_plain_array_view::<f32>().unwrap(),
+        );
+        assert_eq!(a.len(), 128);
+        assert_eq!(a, b);
+    }
+}
