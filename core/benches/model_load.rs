@@ -59,53 +59,13 @@ fn main() {
     let mut nnef_phases = vec![[Duration::ZERO; 3]; models.len()];
     for _ in 0..rounds {
         for (i, (_, spec, bytes)) in models.iter().enumerate() {
-            let t = Instant::now();
-            let parsed = tract_onnx::onnx()
-                .model_for_read(&mut Cursor::new(bytes))
-                .unwrap();
-            let t1 = Instant::now();
-            let decluttered = parsed
-                .with_input_fact(0, f32::fact(spec.input.shape).into())
-                .unwrap()
-                .into_typed()
-                .unwrap()
-                .into_decluttered()
-                .unwrap();
-            let t2 = Instant::now();
-            let optimized = decluttered.into_optimized().unwrap();
-            let t3 = Instant::now();
-            let plan = optimized.into_runnable().unwrap();
-            let t4 = Instant::now();
-            drop(plan);
-            for (acc, d) in onnx_phases[i]
-                .iter_mut()
-                .zip([t1 - t, t2 - t1, t3 - t2, t4 - t3])
-            {
-                *acc += d;
-            }
-
-            let t = Instant::now();
-            let parsed = sdk_parse(bytes);
-            let t1 = Instant::now();
-            let decluttered = parsed
-                .with_input_fact(0, f32::fact(spec.input.shape).into())
-                .unwrap()
-                .into_typed()
-                .unwrap()
-                .into_decluttered()
-                .unwrap();
-            let t2 = Instant::now();
-            let optimized = decluttered.into_optimized().unwrap();
-            let t3 = Instant::now();
-            let plan = optimized.into_runnable().unwrap();
-            let t4 = Instant::now();
-            drop(plan);
-            for (acc, d) in sdk_phases[i]
-                .iter_mut()
-                .zip([t1 - t, t2 - t1, t3 - t2, t4 - t3])
-            {
-                *acc += d;
-            }
+            let tract_parse = || {
+                tract_onnx::onnx()
+                    .model_for_read(&mut Cursor::new(bytes))
+                    .unwrap()
+            };
+            add(&mut onnx_phases[i], onnx_load(spec, tract_parse));
+            add(&mut sdk_phases[i], onnx_load(spec, || sdk_parse(bytes)));
 
             let t = Instant::now();
             let read = nnef.model_for_read(&mut Cursor::new(&archives[i])).unwrap();
@@ -115,9 +75,7 @@ fn main() {
             let plan = optimized.into_runnable().unwrap();
             let t3 = Instant::now();
             drop(plan);
-            for (acc, d) in nnef_phases[i].iter_mut().zip([t1 - t, t2 - t1, t3 - t2]) {
-                *acc += d;
-            }
+            add(&mut nnef_phases[i], [t1 - t, t2 - t1, t3 - t2]);
         }
     }
 
@@ -188,6 +146,27 @@ fn main() {
         sum_sdk / sum_onnx,
         sum_nnef / sum_onnx
     );
+}
+
+/// One ONNX load, phase by phase: parse (as given), type + declutter, optimise, plan.
+fn onnx_load(spec: &ModelSpec, parse: impl FnOnce() -> InferenceModel) -> [Duration; 4] {
+    let t = Instant::now();
+    let parsed = parse();
+    let t1 = Instant::now();
+    let decluttered = typed(spec, parsed).into_decluttered().unwrap();
+    let t2 = Instant::now();
+    let optimized = decluttered.into_optimized().unwrap();
+    let t3 = Instant::now();
+    let plan = optimized.into_runnable().unwrap();
+    let t4 = Instant::now();
+    drop(plan);
+    [t1 - t, t2 - t1, t3 - t2, t4 - t3]
+}
+
+fn add<const N: usize>(acc: &mut [Duration; N], phases: [Duration; N]) {
+    for (a, d) in acc.iter_mut().zip(phases) {
+        *a += d;
+    }
 }
 
 /// The SDK's parse: the protobuf, its int8 weights unfolded to fp32, then tract's model.
