@@ -1,8 +1,8 @@
 //! Cold start, per model: what loading an ONNX file costs phase by phase (parse, type and declutter,
 //! optimise, plan) three ways, interleaved in one run: the file as tract reads it (tract folds int8
-//! weights itself), the SDK's way (int8 weights unfolded to fp32 in the graph first, `OnnxModel::load`),
-//! and the same graph from an NNEF archive written once beforehand (the decluttered graph, as a build
-//! step or a first run would cache it). Both alternatives are run against tract's plan on the same
+//! weights itself), the SDK's way (`OnnxModel::load`: int8 weights unfolded to fp32 in the graph first,
+//! `PRelu` as one operator), and the same graph from an NNEF archive written once beforehand (the
+//! decluttered graph, as a build step or a first run would cache it). Both alternatives are run against tract's plan on the same
 //! input: they must give the same answers (the SDK's way: to the bit).
 //! `cargo bench -p smartid-core --bench model_load`; `ROUNDS=n`; `SMARTID_BENCH_MANIFESTS`.
 //!
@@ -171,7 +171,7 @@ fn add<const N: usize>(acc: &mut [Duration; N], phases: [Duration; N]) {
 
 /// The SDK's parse: the protobuf, its int8 weights unfolded to fp32, then tract's model.
 fn sdk_parse(bytes: &[u8]) -> InferenceModel {
-    let onnx = tract_onnx::onnx();
+    let onnx = smartid_core::vision::sdk_onnx();
     let proto = onnx.proto_model_for_read(&mut Cursor::new(bytes)).unwrap();
     let mut model = onnx.model_for_proto_model(&proto).unwrap();
     smartid_core::vision::unfold_int8_weights(proto.graph.as_ref().unwrap(), &mut model).unwrap();

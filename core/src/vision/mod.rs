@@ -28,6 +28,8 @@ mod mesh;
 #[cfg(feature = "capture")]
 mod model;
 #[cfg(feature = "capture")]
+mod prelu;
+#[cfg(feature = "capture")]
 pub(crate) mod warp;
 #[cfg(feature = "capture")]
 mod weights;
@@ -42,6 +44,9 @@ pub use engine::{Engine, FaceAnalysis};
 pub use eyes::{EyeRead, EyeState, lid_ratio};
 #[cfg(feature = "capture")]
 pub use mesh::{MeshResult, Roi};
+/// For the benchmarks: tract's ONNX front-end as the SDK configures it (`PRelu` in one pass).
+#[cfg(all(feature = "capture", feature = "test-support"))]
+pub use prelu::onnx as sdk_onnx;
 /// For the load benchmark (`benches/model_load.rs`), which measures it against tract's own folding.
 #[cfg(all(feature = "capture", feature = "test-support"))]
 pub use weights::unfold_int8_weights;

@@ -1,0 +1,415 @@
+//! ONNX `PRelu` with one slope per channel, as one in-place pass.
+//!
+//! tract expands `PRelu` into three whole-tensor operators (a comparison with zero, a multiplication by
+//! the slopes, a select), each writing a new tensor. MediaPipe's mesh and Iris models and faceplugin's
+//! anti-spoof model put a PRelu after nearly every convolution, and those three operators were 40–50 %
+//! of the mesh's and Iris's time (`benches/model_ops.rs`). Where the slope is a constant with one value
+//! per channel (axis 1), as in every PRelu of the shipped models, [`ChannelPrelu`] does the same
+//! arithmetic (`x < 0 ? x × slope : x`, so the answers are bit-identical) over the input's own buffer
+//! when the graph no longer needs it. Any other slope keeps tract's expansion, wired as tract wires it.
+
+use tract_onnx::Onnx;
+use tract_onnx::tract_hir::internal::*;
+
+/// tract's ONNX front-end with `PRelu` parsed by this module.
+pub fn onnx() -> Onnx {
+    let mut onnx = tract_onnx::onnx();
+    onnx.op_register
+        .insert("PRelu", |_, _| Ok((expand(PreluExpansion), vec![])));
+    onnx
+}
+
+/// The parsed ONNX node: decides at typing time, when shapes and constants are known.
+#[derive(Debug, Clone)]
+struct PreluExpansion;
+
+impl Expansion for PreluExpansion {
+    fn name(&self) -> StaticName {
+        "Prelu".into()
+    }
+
+    fn rules<'r, 'p: 'r, 's: 'r>(
+        &'s self,
+        s: &mut Solver<'r>,
+        inputs: &'p [TensorProxy],
+        outputs: &'p [TensorProxy],
+    ) -> InferenceResult {
+        check_input_arity(inputs, 2)?;
+        check_output_arity(outputs, 1)?;
+        s.equals(&inputs[0].datum_type, &outputs[0].datum_type)?;
+        s.equals(&inputs[0].shape, &outputs[0].shape)?;
+        Ok(())
+    }
+
+    fn wire(
+        &self,
+        name: &str,
+        model: &mut TypedModel,
+        inputs: &[OutletId],
+    ) -> TractResult<TVec<OutletId>> {
+        let (x, slope) = (inputs[0], inputs[1]);
+        if let Some(slopes) = per_channel_slopes(model.outlet_fact(x)?, model.outlet_fact(slope)?) {
+            let slopes = model.add_const(format!("{name}.slopes"), slopes)?;
+            return model.wire_node(name, ChannelPrelu, &[x, slopes]);
+        }
+        wire_as_tract_does(name, model, x, slope)
+    }
+}
+
+/// The slopes as one value per channel of `x`, when that is what they are: `x` f32 with a known channel
+/// count (axis 1), the slope a constant f32 that broadcasts along axis 1 only (`[C, 1, …]`, with or
+/// without leading ones) or a single value. ONNX broadcasting is right-aligned, so a `[C]` slope on a
+/// rank-4 `x` runs along the last axis and is not per channel.
+fn per_channel_slopes(x: &TypedFact, slope: &TypedFact) -> Option<Tensor> {
+    if x.datum_type != f32::datum_type() || slope.datum_type != f32::datum_type() {
+        return None;
+    }
+    let rank = x.rank();
+    let channels = x.shape.as_concrete()?.get(1).copied()?;
+    let konst = slope.konst.as_ref()?;
+    if konst.rank() > rank {
+        return None;
+    }
+    let mut dims = vec![1usize; rank - konst.rank()];
+    dims.extend_from_slice(konst.shape());
+    let per_channel = dims[1] == channels;
+    if dims
+        .iter()
+        .enumerate()
+        .any(|(axis, d)| *d != 1 && !(axis == 1 && per_channel))
+    {
+        return None;
+    }
+    let values = konst
+        .try_as_plain_ram()
+        .ok()?
+        .as_slice::<f32>()
+        .ok()?
+        .to_vec();
+    let values = match values.as_slice() {
+        [one] => vec![*one; channels],
+        all if all.len() == channels => all.to_vec(),
+        _ => return None,
+    };
+    Some(tensor1(&values))
+}
+
+/// tract-onnx 0.23.9's own expansion (private there): `iff(0 > x, x × slope, x)`.
+fn wire_as_tract_does(
+    name: &str,
+    model: &mut TypedModel,
+    x: OutletId,
+    mut slope: OutletId,
+) -> TractResult<TVec<OutletId>> {
+    let rank = model.outlet_fact(x)?.rank();
+    while model.outlet_fact(slope)?.rank() < rank {
+        slope = model.wire_node(
+            format!("{name}.add-axis-{}", model.outlet_fact(slope)?.rank()),
+            AxisOp::Add(0),
+            &[slope],
+        )?[0];
+    }
+    let zero = tensor0(0.0)
+        .cast_to_dt(model.outlet_fact(x)?.datum_type)?
+        .into_owned()
+        .broadcast_into_rank(rank)?;
+    let scaled = model.wire_node(
+        format!("{name}.mul"),
+        tract_onnx::tract_hir::ops::math::mul(),
+        &[x, slope],
+    )?[0];
+    let zero = model.add_const(format!("{name}.zero"), zero)?;
+    let test = model.wire_node(
+        format!("{name}.test"),
+        tract_core::ops::binary::TypedBinOp(tract_core::ops::logic::comp_gt(), None),
+        &[zero, x],
+    )?;
+    model.wire_node(
+        format!("{name}.iff"),
+        tract_core::ops::logic::Iff,
+        &[test[0], scaled, x],
+    )
+}
+
+/// `x` (f32, channels on axis 1) and one slope per channel; negative values are multiplied by their
+/// channel's slope, over `x`'s buffer when no other node reads it (tract hands over the last reference).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChannelPrelu;
+
+impl Op for ChannelPrelu {
+    fn name(&self) -> StaticName {
+        "ChannelPrelu".into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for ChannelPrelu {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let (x, slopes) = args_2!(inputs);
+        let mut x = x.into_tensor();
+        let slopes = slopes.try_as_plain_ram()?;
+        let slopes = slopes.as_slice::<f32>()?;
+        let channels = x.shape().get(1).copied().unwrap_or(0);
+        ensure!(
+            channels == slopes.len(),
+            "ChannelPrelu: {channels} channels, {} slopes",
+            slopes.len()
+        );
+        let plane: usize = x.shape()[2..].iter().product();
+        let mut view = x.try_as_plain_ram_mut()?;
+        let data = view.as_slice_mut::<f32>()?;
+        if plane > 0 {
+            for (row, chunk) in data.chunks_mut(plane).enumerate() {
+                let slope = slopes[row % channels];
+                for v in chunk {
+                    *v = if *v < 0.0 { *v * slope } else { *v };
+                }
+            }
+        }
+        Ok(tvec!(x.into_tvalue()))
+    }
+}
+
+impl TypedOp for ChannelPrelu {
+    as_op!();
+
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(inputs[0].datum_type.fact(inputs[0].shape.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::io::Cursor;
+
+    use super::*;
+    use tract_onnx::pb::tensor_proto::DataType;
+    use tract_onnx::pb::tensor_shape_proto::{Dimension, dimension};
+    use tract_onnx::pb::{
+        GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
+        TypeProto, ValueInfoProto, type_proto,
+    };
+
+    const X: [usize; 4] = [1, 3, 2, 4];
+
+    fn value(name: &str, dims: &[usize]) -> ValueInfoProto {
+        let dim = dims
+            .iter()
+            .map(|d| Dimension {
+                value: Some(dimension::Value::DimValue(*d as i64)),
+                ..Default::default()
+            })
+            .collect();
+        ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto {
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                    elem_type: DataType::Float as i32,
+                    shape: Some(TensorShapeProto { dim }),
+                })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// `y = PRelu(x + 0, slope)`: the Add makes `x` an intermediate value, as in the real models.
+    fn prelu_model(slope_dims: &[i64], slope: &[f32]) -> ModelProto {
+        let graph = GraphProto {
+            node: vec![
+                NodeProto {
+                    op_type: "Add".into(),
+                    input: vec!["x".into(), "zero".into()],
+                    output: vec!["h".into()],
+                    ..Default::default()
+                },
+                NodeProto {
+                    op_type: "PRelu".into(),
+                    input: vec!["h".into(), "slope".into()],
+                    output: vec!["y".into()],
+                    ..Default::default()
+                },
+            ],
+            initializer: vec![
+                TensorProto {
+                    name: "slope".into(),
+                    dims: slope_dims.to_vec(),
+                    data_type: DataType::Float as i32,
+                    float_data: slope.to_vec(),
+                    ..Default::default()
+                },
+                TensorProto {
+                    name: "zero".into(),
+                    data_type: DataType::Float as i32,
+                    float_data: vec![0.0],
+                    ..Default::default()
+                },
+            ],
+            input: vec![value("x", &X)],
+            output: vec![value("y", &X)],
+            ..Default::default()
+        };
+        ModelProto {
+            ir_version: 8,
+            opset_import: vec![OperatorSetIdProto {
+                domain: String::new(),
+                version: 13,
+            }],
+            graph: Some(graph),
+            ..Default::default()
+        }
+    }
+
+    fn plan(onnx: &Onnx, proto: &ModelProto, shape: &[usize]) -> Arc<TypedRunnableModel> {
+        onnx.model_for_proto_model(proto)
+            .unwrap()
+            .with_input_fact(0, f32::fact(shape).into())
+            .unwrap()
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap()
+    }
+
+    fn uses_channel_prelu(plan: &TypedRunnableModel) -> bool {
+        plan.model()
+            .nodes()
+            .iter()
+            .any(|n| n.op_is::<ChannelPrelu>())
+    }
+
+    fn run(plan: &Arc<TypedRunnableModel>, input: &Tensor) -> Vec<f32> {
+        let out = plan.run(tvec!(input.clone().into())).unwrap();
+        out[0]
+            .to_plain_array_view::<f32>()
+            .unwrap()
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    fn input(shape: &[usize]) -> Tensor {
+        let len: usize = shape.iter().product();
+        let mut values: Vec<f32> = (0..len).map(|i| ((i * 37) % 23) as f32 - 11.5).collect();
+        values[..3].copy_from_slice(&[f32::NAN, -0.0, f32::NEG_INFINITY]);
+        Tensor::from_shape(shape, &values).unwrap()
+    }
+
+    #[test]
+    fn per_channel_slopes_are_one_pass_and_answer_as_tract_does() {
+        let slopes = [0.25, -1.5, 0.0];
+        for dims in [&[3, 1, 1][..], &[1, 3, 1, 1], &[1], &[]] {
+            let values = if dims.contains(&3) {
+                &slopes[..]
+            } else {
+                &slopes[..1]
+            };
+            let proto = prelu_model(dims, values);
+            let ours = plan(&onnx(), &proto, &X);
+            let theirs = plan(&tract_onnx::onnx(), &proto, &X);
+            assert!(uses_channel_prelu(&ours), "slope {dims:?}");
+            assert!(!uses_channel_prelu(&theirs));
+            let x = input(&X);
+            let (a, b) = (run(&ours, &x), run(&theirs, &x));
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "slope {dims:?}"); // NaN too
+            // Channel 1 (slope -1.5) of an element below zero.
+            let at = 8 + 1; // x[0, 1, 0, 1] = (9 · 37) % 23 - 11.5 = -0.5
+            let expected = if dims.contains(&3) { 0.75 } else { -0.125 };
+            assert_eq!(a[at], expected, "slope {dims:?}");
+        }
+    }
+
+    #[test]
+    fn slopes_not_per_channel_keep_tracts_expansion() {
+        // [W] runs along the last axis (right-aligned broadcasting); [C, H, W] is one slope per value.
+        let last_axis = prelu_model(&[4], &[0.5, -1.0, 2.0, 0.1]);
+        let full: Vec<f32> = (0..24).map(|i| i as f32 / 10.0 - 1.0).collect();
+        let per_value = prelu_model(&[3, 2, 4], &full);
+        for proto in [last_axis, per_value] {
+            let ours = plan(&onnx(), &proto, &X);
+            let theirs = plan(&tract_onnx::onnx(), &proto, &X);
+            assert!(!uses_channel_prelu(&ours));
+            let x = input(&X);
+            assert_eq!(
+                format!("{:?}", run(&ours, &x)),
+                format!("{:?}", run(&theirs, &x))
+            );
+        }
+    }
+
+    #[test]
+    fn a_slope_that_is_not_a_constant_keeps_tracts_expansion() {
+        let x = f32::fact([1, 3, 2, 4]);
+        let slope = f32::fact([3, 1, 1]);
+        assert!(per_channel_slopes(&x, &slope).is_none());
+        let konst =
+            TypedFact::try_from(tensor1(&[1.0f32, 2.0, 3.0]).into_shape(&[3, 1, 1]).unwrap())
+                .unwrap();
+        assert!(per_channel_slopes(&x, &konst).is_some());
+        assert!(per_channel_slopes(&f32::fact([1, 2, 2, 4]), &konst).is_none());
+        let ints =
+            TypedFact::try_from(tensor1(&[1i32, 2, 3]).into_shape(&[3, 1, 1]).unwrap()).unwrap();
+        assert!(per_channel_slopes(&x, &ints).is_none());
+    }
+
+    /// The shipped models with PRelu: every one becomes one pass, and their outputs are bit-identical.
+    #[test]
+    fn the_shipped_models_answer_to_the_bit() {
+        let models = [
+            ("mediapipe/face_landmark.onnx", [1, 3, 192, 192], 23),
+            ("mediapipe/iris_landmark.onnx", [1, 3, 64, 64], 53),
+            ("faceplugin/fr_liveness.onnx", [1, 3, 128, 128], 1),
+        ];
+        for (file, shape, at_least) in models {
+            let path = format!("{}/../models/{file}", env!("CARGO_MANIFEST_DIR"));
+            let bytes = std::fs::read(path).unwrap();
+            let parse = |onnx: &Onnx| {
+                let proto = onnx.proto_model_for_read(&mut Cursor::new(&bytes)).unwrap();
+                plan(onnx, &proto, &shape)
+            };
+            let (ours, theirs) = (parse(&onnx()), parse(&tract_onnx::onnx()));
+            let count = |plan: &TypedRunnableModel| {
+                plan.model()
+                    .nodes()
+                    .iter()
+                    .filter(|n| n.op_is::<ChannelPrelu>())
+                    .count()
+            };
+            assert!(count(&ours) >= at_least, "{file}: {}", count(&ours));
+            let names: Vec<String> = theirs
+                .model()
+                .nodes()
+                .iter()
+                .map(|n| n.op().name().to_string())
+                .collect();
+            assert!(
+                names.iter().any(|n| n == "Iff"),
+                "{file}: tract's own has the select"
+            );
+            assert!(
+                !ours.model().nodes().iter().any(|n| n.op().name() == "Iff"),
+                "{file}: no select left"
+            );
+            let x: Tensor = tract_ndarray::Array4::from_shape_fn(
+                (shape[0], shape[1], shape[2], shape[3]),
+                |(_, c, y, x)| ((c * 61 + y * 7 + x * 3) % 256) as f32 / 255.0,
+            )
+            .into();
+            let a = ours.run(tvec!(x.clone().into())).unwrap();
+            let b = theirs.run(tvec!(x.into())).unwrap();
+            assert_eq!(a.len(), b.len());
+            for (a, b) in a.iter().zip(b.iter()) {
+                assert_eq!(
+                    a.to_plain_array_view::<f32>().unwrap(),
+                    b.to_plain_array_view::<f32>().unwrap(),
+                    "{file}"
+                );
+            }
+        }
+    }
+}
