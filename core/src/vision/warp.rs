@@ -48,10 +48,27 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
     let y0 = y.floor();
     let (fx, fy) = (x - x0, y - y0);
     let (x0, y0) = (x0 as i64, y0 as i64);
-    let p00 = img.get_clamped(x0, y0);
-    let p10 = img.get_clamped(x0 + 1, y0);
-    let p01 = img.get_clamped(x0, y0 + 1);
-    let p11 = img.get_clamped(x0 + 1, y0 + 1);
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let [p00, p10, p01, p11] = if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+        // Inside (nearly every sample): the four pixels straight from two rows, no clamping.
+        let stride = w as usize * 3;
+        let o = y0 as usize * stride + x0 as usize * 3;
+        let px = img.as_bytes();
+        let (top, bottom) = (&px[o..o + 6], &px[o + stride..o + stride + 6]);
+        [
+            [top[0], top[1], top[2]],
+            [top[3], top[4], top[5]],
+            [bottom[0], bottom[1], bottom[2]],
+            [bottom[3], bottom[4], bottom[5]],
+        ]
+    } else {
+        [
+            img.get_clamped(x0, y0),
+            img.get_clamped(x0 + 1, y0),
+            img.get_clamped(x0, y0 + 1),
+            img.get_clamped(x0 + 1, y0 + 1),
+        ]
+    };
     let mut out = [0u8; 3];
     for c in 0..3 {
         let top = p00[c] as f32 * (1.0 - fx) + p10[c] as f32 * fx;
@@ -135,6 +152,57 @@ pub fn pyr_down(img: &RgbImage) -> RgbImage {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The sampler as first written: every neighbour through `get_clamped`.
+    fn bilinear_clamped(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
+        let (x0, y0) = (x.floor(), y.floor());
+        let (fx, fy) = (x - x0, y - y0);
+        let (x0, y0) = (x0 as i64, y0 as i64);
+        let p = [(0, 0), (1, 0), (0, 1), (1, 1)].map(|(dx, dy)| img.get_clamped(x0 + dx, y0 + dy));
+        let mut out = [0u8; 3];
+        for c in 0..3 {
+            let top = p[0][c] as f32 * (1.0 - fx) + p[1][c] as f32 * fx;
+            let bot = p[2][c] as f32 * (1.0 - fx) + p[3][c] as f32 * fx;
+            out[c] = (top * (1.0 - fy) + bot * fy).round().clamp(0.0, 255.0) as u8;
+        }
+        out
+    }
+
+    /// Samples inside, on the last row and column, and outside (both borders) read as before.
+    #[test]
+    fn the_inside_fast_path_samples_as_the_clamped_one() {
+        let (w, h) = (13u32, 9u32);
+        let data = (0..w * h * 3)
+            .map(|i| ((i * 97 + 13) % 256) as u8)
+            .collect();
+        let img = RgbImage::from_raw(w, h, data).unwrap();
+        let mut checked = 0;
+        for yi in -40..=(h as i32 * 10 + 40) {
+            for xi in -40..=(w as i32 * 10 + 40) {
+                let (x, y) = (xi as f32 * 0.1 + 0.013, yi as f32 * 0.1 - 0.007);
+                assert_eq!(
+                    bilinear(&img, x, y),
+                    bilinear_clamped(&img, x, y),
+                    "({x}, {y})"
+                );
+                checked += 1;
+            }
+        }
+        for (x, y) in [
+            (12.0, 8.0),
+            (11.999, 7.999),
+            (-0.0, 0.0),
+            (f32::NAN, 1.0),
+            (1e9, -1e9),
+        ] {
+            assert_eq!(
+                bilinear(&img, x, y),
+                bilinear_clamped(&img, x, y),
+                "({x}, {y})"
+            );
+        }
+        assert!(checked > 15_000);
+    }
 
     #[test]
     fn pyr_down_halves_and_keeps_flat_areas_flat() {
