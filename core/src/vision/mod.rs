@@ -27,6 +27,8 @@ mod eyes;
 mod mesh;
 #[cfg(feature = "capture")]
 mod model;
+#[cfg(all(test, feature = "capture"))]
+mod onnx_graphs;
 #[cfg(feature = "capture")]
 mod prelu;
 #[cfg(feature = "capture")]

@@ -190,81 +190,35 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
+    use crate::vision::onnx_graphs::{first_output, model, node, value};
     use tract_onnx::pb::tensor_proto::DataType;
-    use tract_onnx::pb::tensor_shape_proto::{Dimension, dimension};
-    use tract_onnx::pb::{
-        GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
-        TypeProto, ValueInfoProto, type_proto,
-    };
+    use tract_onnx::pb::{GraphProto, ModelProto, TensorProto};
 
     const X: [usize; 4] = [1, 3, 2, 4];
 
-    fn value(name: &str, dims: &[usize]) -> ValueInfoProto {
-        let dim = dims
-            .iter()
-            .map(|d| Dimension {
-                value: Some(dimension::Value::DimValue(*d as i64)),
-                ..Default::default()
-            })
-            .collect();
-        ValueInfoProto {
-            name: name.into(),
-            r#type: Some(TypeProto {
-                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                    elem_type: DataType::Float as i32,
-                    shape: Some(TensorShapeProto { dim }),
-                })),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
-
     /// `y = PRelu(x + 0, slope)`: the Add makes `x` an intermediate value, as in the real models.
     fn prelu_model(slope_dims: &[i64], slope: &[f32]) -> ModelProto {
-        let graph = GraphProto {
-            node: vec![
-                NodeProto {
-                    op_type: "Add".into(),
-                    input: vec!["x".into(), "zero".into()],
-                    output: vec!["h".into()],
-                    ..Default::default()
-                },
-                NodeProto {
-                    op_type: "PRelu".into(),
-                    input: vec!["h".into(), "slope".into()],
-                    output: vec!["y".into()],
-                    ..Default::default()
-                },
-            ],
-            initializer: vec![
-                TensorProto {
-                    name: "slope".into(),
-                    dims: slope_dims.to_vec(),
-                    data_type: DataType::Float as i32,
-                    float_data: slope.to_vec(),
-                    ..Default::default()
-                },
-                TensorProto {
-                    name: "zero".into(),
-                    data_type: DataType::Float as i32,
-                    float_data: vec![0.0],
-                    ..Default::default()
-                },
-            ],
-            input: vec![value("x", &X)],
-            output: vec![value("y", &X)],
+        let float = |name: &str, dims: &[i64], values: &[f32]| TensorProto {
+            name: name.into(),
+            dims: dims.to_vec(),
+            data_type: DataType::Float as i32,
+            float_data: values.to_vec(),
             ..Default::default()
         };
-        ModelProto {
-            ir_version: 8,
-            opset_import: vec![OperatorSetIdProto {
-                domain: String::new(),
-                version: 13,
-            }],
-            graph: Some(graph),
+        let dims: Vec<i64> = X.iter().map(|d| *d as i64).collect();
+        model(GraphProto {
+            node: vec![
+                node("Add", &["x", "zero"], "h"),
+                node("PRelu", &["h", "slope"], "y"),
+            ],
+            initializer: vec![
+                float("slope", slope_dims, slope),
+                float("zero", &[], &[0.0]),
+            ],
+            input: vec![value("x", &dims)],
+            output: vec![value("y", &dims)],
             ..Default::default()
-        }
+        })
     }
 
     fn plan(onnx: &Onnx, proto: &ModelProto, shape: &[usize]) -> Arc<TypedRunnableModel> {
@@ -286,13 +240,7 @@ mod tests {
     }
 
     fn run(plan: &Arc<TypedRunnableModel>, input: &Tensor) -> Vec<f32> {
-        let out = plan.run(tvec!(input.clone().into())).unwrap();
-        out[0]
-            .to_plain_array_view::<f32>()
-            .unwrap()
-            .iter()
-            .copied()
-            .collect()
+        first_output(plan, input.clone())
     }
 
     fn input(shape: &[usize]) -> Tensor {

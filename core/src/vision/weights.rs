@@ -206,12 +206,9 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
+    use crate::vision::onnx_graphs::{first_output, model, node, value};
     use tract_onnx::pb::attribute_proto::AttributeType;
-    use tract_onnx::pb::tensor_shape_proto::{Dimension, dimension};
-    use tract_onnx::pb::{
-        AttributeProto, ModelProto, OperatorSetIdProto, TensorShapeProto, TypeProto,
-        ValueInfoProto, type_proto,
-    };
+    use tract_onnx::pb::{AttributeProto, ModelProto, ValueInfoProto};
     use tract_onnx::tract_hir::tract_core::ops::konst::Const;
 
     fn int8(name: &str, dims: &[i64], v: &[i8]) -> TensorProto {
@@ -253,39 +250,13 @@ mod tests {
         }
     }
 
-    fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
-        let dim = dims
-            .iter()
-            .map(|d| Dimension {
-                value: Some(dimension::Value::DimValue(*d)),
-                ..Default::default()
-            })
-            .collect();
-        ValueInfoProto {
-            name: name.into(),
-            r#type: Some(TypeProto {
-                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                    elem_type: DataType::Float as i32,
-                    shape: Some(TensorShapeProto { dim }),
-                })),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
-
     /// x [1, 2] · W [2, 3], W stored int8 with one scale and zero point per column (axis 1).
     fn matmul_model() -> ModelProto {
         let w = int8("w.q", &[2, 3], &[-128, -1, 0, 1, 64, 127]);
         let graph = GraphProto {
             node: vec![
                 dequantize(&["w.q", "w.scale", "w.zero"], "w", Some(1)),
-                NodeProto {
-                    op_type: "MatMul".into(),
-                    input: vec!["x".into(), "w".into()],
-                    output: vec!["y".into()],
-                    ..Default::default()
-                },
+                node("MatMul", &["x", "w"], "y"),
             ],
             initializer: vec![
                 w,
@@ -296,15 +267,7 @@ mod tests {
             output: vec![value("y", &[1, 3])],
             ..Default::default()
         };
-        ModelProto {
-            ir_version: 8,
-            opset_import: vec![OperatorSetIdProto {
-                domain: String::new(),
-                version: 13,
-            }],
-            graph: Some(graph),
-            ..Default::default()
-        }
+        model(graph)
     }
 
     /// tract's parse of the model, with the int8 weights unfolded or not; and how many were.
@@ -328,14 +291,7 @@ mod tests {
 
     fn run(model: InferenceModel, x: &[f32]) -> Vec<f32> {
         let plan = model.into_optimized().unwrap().into_runnable().unwrap();
-        let input = Tensor::from_shape(&[1, x.len()], x).unwrap();
-        let out = plan.run(tvec!(input.into())).unwrap();
-        out[0]
-            .to_plain_array_view::<f32>()
-            .unwrap()
-            .iter()
-            .copied()
-            .collect()
+        first_output(&plan, Tensor::from_shape(&[1, x.len()], x).unwrap())
     }
 
     /// The fp32 constant that replaced the weights, as a flat list.
@@ -464,12 +420,7 @@ mod tests {
     fn int8_weights_another_node_reads_are_kept() {
         let mut proto = matmul_model();
         let graph = proto.graph.as_mut().unwrap();
-        graph.node.push(NodeProto {
-            op_type: "Identity".into(),
-            input: vec!["w.q".into()],
-            output: vec!["w.copy".into()],
-            ..Default::default()
-        });
+        graph.node.push(node("Identity", &["w.q"], "w.copy"));
         graph.output.push(ValueInfoProto {
             name: "w.copy".into(),
             ..Default::default()
