@@ -49,7 +49,7 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
     let (fx, fy) = (x - x0, y - y0);
     let (x0, y0) = (x0 as i64, y0 as i64);
     let (w, h) = (img.width() as i64, img.height() as i64);
-    let [p00, p10, p01, p11] = if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+    let [p00, p10, p01, p11] = if x0 >= 0 && y0 >= 0 && x0 < w - 1 && y0 < h - 1 {
         // Inside (nearly every sample): the four pixels straight from two rows, no clamping.
         let stride = w as usize * 3;
         let o = y0 as usize * stride + x0 as usize * 3;
@@ -62,11 +62,13 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
             [bottom[3], bottom[4], bottom[5]],
         ]
     } else {
+        // Saturating: an infinite coordinate converts to i64::MAX (its pixel is 0 anyway: NaN weights).
+        let (x1, y1) = (x0.saturating_add(1), y0.saturating_add(1));
         [
             img.get_clamped(x0, y0),
-            img.get_clamped(x0 + 1, y0),
-            img.get_clamped(x0, y0 + 1),
-            img.get_clamped(x0 + 1, y0 + 1),
+            img.get_clamped(x1, y0),
+            img.get_clamped(x0, y1),
+            img.get_clamped(x1, y1),
         ]
     };
     let mut out = [0u8; 3];
@@ -158,7 +160,8 @@ mod tests {
         let (x0, y0) = (x.floor(), y.floor());
         let (fx, fy) = (x - x0, y - y0);
         let (x0, y0) = (x0 as i64, y0 as i64);
-        let p = [(0, 0), (1, 0), (0, 1), (1, 1)].map(|(dx, dy)| img.get_clamped(x0 + dx, y0 + dy));
+        let p = [(0, 0), (1, 0), (0, 1), (1, 1)]
+            .map(|(dx, dy)| img.get_clamped(x0.saturating_add(dx), y0.saturating_add(dy)));
         let mut out = [0u8; 3];
         for c in 0..3 {
             let top = p[0][c] as f32 * (1.0 - fx) + p[1][c] as f32 * fx;
@@ -194,6 +197,9 @@ mod tests {
             (-0.0, 0.0),
             (f32::NAN, 1.0),
             (1e9, -1e9),
+            (f32::INFINITY, 3.0),
+            (2.0, f32::NEG_INFINITY),
+            (f32::MAX, f32::MIN),
         ] {
             assert_eq!(
                 bilinear(&img, x, y),
