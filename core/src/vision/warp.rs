@@ -62,7 +62,7 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
             [bottom[3], bottom[4], bottom[5]],
         ]
     } else {
-        // Saturating: an infinite coordinate converts to i64::MAX (its pixel is 0 anyway: NaN weights).
+        // Saturating: a coordinate beyond i64 (or infinite) converts to i64::MAX; +1 must not overflow.
         let (x1, y1) = (x0.saturating_add(1), y0.saturating_add(1));
         [
             img.get_clamped(x0, y0),
