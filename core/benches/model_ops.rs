@@ -1,7 +1,8 @@
 //! Where each model's time goes inside tract: every node of the optimised plan timed as it runs,
-//! summed per operator, on a fixed input; tract's own ONNX parse and the SDK's (`PRelu` in one pass,
-//! `vision/prelu.rs`) side by side, interleaved. Run before deciding what to rewrite or patch.
-//! `cargo bench -p smartid-core --bench model_ops`; `ROUNDS=n`; `SMARTID_BENCH_MODELS=mesh,eyes` (roles).
+//! summed per operator, on a fixed input; tract's own ONNX parse and the SDK's (`vision/frontend.rs`:
+//! PRelu and 2×2 max pools run by the SDK) side by side, interleaved. Run before deciding what to
+//! rewrite or patch. `cargo bench -p smartid-core --bench model_ops`; `ROUNDS=n`;
+//! `SMARTID_BENCH_MODELS=mesh,eyes` (roles); `TOP=n` operators per table (8).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -20,6 +21,11 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(if measuring { 50 } else { 1 });
+    // How many operators each table lists, the most expensive first.
+    let top: usize = std::env::var("TOP")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(8);
     let wanted: Option<Vec<String>> = std::env::var("SMARTID_BENCH_MODELS")
         .ok()
         .map(|l| l.split(',').map(str::to_string).collect());
@@ -76,7 +82,7 @@ fn main() {
             rows.sort_by_key(|(_, (time, _))| std::cmp::Reverse(*time));
             println!("\n| {way}: operator | nodes | ms per run | share |");
             println!("|---|---|---|---|");
-            for (op, (time, count)) in rows.iter().take(8) {
+            for (op, (time, count)) in rows.iter().take(top) {
                 println!(
                     "| {op} | {} | {:.3} | {:.0} % |",
                     count / rounds,

@@ -24,11 +24,15 @@ mod engine;
 #[cfg(feature = "capture")]
 mod eyes;
 #[cfg(feature = "capture")]
+mod frontend;
+#[cfg(feature = "capture")]
 mod mesh;
 #[cfg(feature = "capture")]
 mod model;
 #[cfg(all(test, feature = "capture"))]
 mod onnx_graphs;
+#[cfg(feature = "capture")]
+mod pool;
 #[cfg(feature = "capture")]
 mod prelu;
 #[cfg(feature = "capture")]
@@ -44,11 +48,12 @@ pub use embedder::Embedding;
 pub use engine::{Engine, FaceAnalysis};
 #[cfg(feature = "capture")]
 pub use eyes::{EyeRead, EyeState, lid_ratio};
+/// For the benchmarks: tract's ONNX front-end as the SDK configures it (PRelu and 2×2 max pools run
+/// by the SDK).
+#[cfg(all(feature = "capture", feature = "test-support"))]
+pub use frontend::onnx as sdk_onnx;
 #[cfg(feature = "capture")]
 pub use mesh::{MeshResult, Roi};
-/// For the benchmarks: tract's ONNX front-end as the SDK configures it (`PRelu` in one pass).
-#[cfg(all(feature = "capture", feature = "test-support"))]
-pub use prelu::onnx as sdk_onnx;
 /// For the load benchmark (`benches/model_load.rs`), which measures it against tract's own folding.
 #[cfg(all(feature = "capture", feature = "test-support"))]
 pub use weights::unfold_int8_weights;

@@ -11,7 +11,7 @@ use crate::frame::RgbImage;
 use crate::manifest::{Colour, InputSpec, ModelSpec};
 use crate::profile::{self, Stage};
 
-use super::{prelu, weights};
+use super::{frontend, weights};
 
 type Plan = Arc<TypedRunnableModel>;
 
@@ -36,7 +36,7 @@ impl OnnxModel {
             role: role.into(),
             detail: format!("{e}"),
         };
-        let onnx = prelu::onnx();
+        let onnx = frontend::onnx();
         let proto = onnx
             .proto_model_for_read(&mut Cursor::new(bytes))
             .map_err(err)?;

@@ -1,0 +1,129 @@
+//! tract's ONNX front-end as the SDK uses it: the operators where tract's own walk was the slowest
+//! part of our models are parsed into the SDK's (`prelu`, `pool`), which compute the
+//! same values in the same order, so every model's outputs are bit-identical to tract's own (tested
+//! below on all five shipped models). Everything else is tract's.
+
+use tract_onnx::Onnx;
+
+use super::{pool, prelu};
+
+/// tract's ONNX front-end with PRelu and 2×2 max pools parsed by the SDK.
+pub fn onnx() -> Onnx {
+    let mut onnx = tract_onnx::onnx();
+    prelu::register(&mut onnx);
+    pool::register(&mut onnx);
+    onnx
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::io::Cursor;
+
+    use tract_onnx::prelude::*;
+
+    use super::{Onnx, onnx as sdk_onnx};
+    use crate::vision::pool::MaxPool2x2;
+    use crate::vision::prelu::ChannelPrelu;
+
+    fn plan(front_end: &Onnx, bytes: &[u8], shape: &[usize]) -> Arc<TypedRunnableModel> {
+        let proto = front_end
+            .proto_model_for_read(&mut Cursor::new(bytes))
+            .unwrap();
+        front_end
+            .model_for_proto_model(&proto)
+            .unwrap()
+            .with_input_fact(0, f32::fact(shape).into())
+            .unwrap()
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap()
+    }
+
+    fn count<O: Op>(plan: &TypedRunnableModel) -> usize {
+        plan.model()
+            .nodes()
+            .iter()
+            .filter(|n| n.op_is::<O>())
+            .count()
+    }
+
+    /// Every shipped model: how many of its nodes the SDK runs, and all its outputs bit-identical to
+    /// tract's own front-end on an image-like input and on one with negatives, zeros and large values.
+    #[test]
+    fn the_shipped_models_answer_to_the_bit_and_run_the_sdk_operators() {
+        // (file, input, PRelu, 2×2 max pools; tract merges the mesh's two pools of one tensor into one)
+        let models = [
+            (
+                "mediapipe/face_detection_short_range.onnx",
+                [1, 3, 128, 128],
+                0,
+                3,
+            ),
+            ("mediapipe/face_landmark.onnx", [1, 3, 192, 192], 23, 5),
+            ("mediapipe/iris_landmark.onnx", [1, 3, 64, 64], 53, 6),
+            ("faceplugin/fr_liveness.onnx", [1, 3, 128, 128], 33, 0),
+            (
+                "dlib/dlib_face_recognition_resnet_model_v1.int8.onnx",
+                [1, 3, 150, 150],
+                0,
+                0,
+            ),
+        ];
+        let mut counts = Vec::new();
+        for (file, shape, prelus, pools) in models {
+            let path = format!("{}/../models/{file}", env!("CARGO_MANIFEST_DIR"));
+            let bytes = std::fs::read(path).unwrap();
+            let ours = plan(&sdk_onnx(), &bytes, &shape);
+            let theirs = plan(&tract_onnx::onnx(), &bytes, &shape);
+            counts.push((
+                file,
+                (count::<ChannelPrelu>(&ours), count::<MaxPool2x2>(&ours)),
+                (prelus, pools),
+            ));
+            for input in [0, 1] {
+                let x: Tensor = tract_ndarray::Array4::from_shape_fn(
+                    (shape[0], shape[1], shape[2], shape[3]),
+                    |(_, c, y, x)| {
+                        let v = ((c * 61 + y * 7 + x * 3) % 256) as f32 / 255.0;
+                        if input == 0 {
+                            v
+                        } else {
+                            // Negatives, exact zeros of both signs and values far outside [0, 1].
+                            match (c + y * 5 + x) % 7 {
+                                0 => 0.0,
+                                1 => -0.0,
+                                2 => -40.0 * v,
+                                3 => 300.0 * v,
+                                _ => 2.0 * v - 1.0,
+                            }
+                        }
+                    },
+                )
+                .into();
+                let a = ours.run(tvec!(x.clone().into())).unwrap();
+                let b = theirs.run(tvec!(x.into())).unwrap();
+                assert_eq!(a.len(), b.len());
+                for (a, b) in a.iter().zip(b.iter()) {
+                    let bits = |t: &TValue| -> Vec<u32> {
+                        t.to_plain_array_view::<f32>()
+                            .unwrap()
+                            .iter()
+                            .map(|v| v.to_bits())
+                            .collect()
+                    };
+                    assert_eq!(bits(a), bits(b), "{file}, input {input}");
+                }
+            }
+        }
+        // PRelu and max pools run by the SDK, per model.
+        let ours: Vec<_> = counts
+            .iter()
+            .map(|(file, ours, _)| (*file, *ours))
+            .collect();
+        let expected: Vec<_> = counts.iter().map(|(file, _, exp)| (*file, *exp)).collect();
+        assert_eq!(ours, expected);
+    }
+}
