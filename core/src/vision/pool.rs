@@ -165,3 +165,172 @@ impl TypedOp for MaxPool2x2 {
         Ok(tvec!(f32::fact([n, c, h / 2, w / 2])))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::vision::frontend::onnx as sdk_onnx;
+    use crate::vision::onnx_graphs::{first_output, model, node, value};
+    use tract_onnx::pb::attribute_proto::AttributeType;
+    use tract_onnx::pb::tensor_proto::DataType;
+    use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, TensorProto};
+
+    fn ints(name: &str, values: &[i64]) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: AttributeType::Ints as i32,
+            ints: values.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    fn int(name: &str, value: i64) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: AttributeType::Int as i32,
+            i: value,
+            ..Default::default()
+        }
+    }
+
+    /// `y = MaxPool(x + 0)` with these attributes; the Add makes `x` an intermediate value, as in the
+    /// real models. `outputs` 2 asks for the indices too.
+    fn pool_model(x: &[usize], attributes: Vec<AttributeProto>, outputs: usize) -> ModelProto {
+        let dims: Vec<i64> = x.iter().map(|d| *d as i64).collect();
+        let mut pool = node("MaxPool", &["h"], "y");
+        pool.attribute = attributes;
+        if outputs == 2 {
+            pool.output.push("indices".into());
+        }
+        model(GraphProto {
+            node: vec![node("Add", &["x", "zero"], "h"), pool],
+            initializer: vec![TensorProto {
+                name: "zero".into(),
+                data_type: DataType::Float as i32,
+                float_data: vec![0.0],
+                ..Default::default()
+            }],
+            input: vec![value("x", &dims)],
+            output: vec![value("y", &[])],
+            ..Default::default()
+        })
+    }
+
+    fn plan(onnx: &Onnx, proto: &ModelProto, shape: &[usize]) -> Arc<TypedRunnableModel> {
+        onnx.model_for_proto_model(proto)
+            .unwrap()
+            .with_input_fact(0, f32::fact(shape).into())
+            .unwrap()
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap()
+    }
+
+    fn runs_ours(plan: &TypedRunnableModel) -> bool {
+        plan.model().nodes().iter().any(|n| n.op_is::<MaxPool2x2>())
+    }
+
+    /// Values with NaN, ±0, -∞ and +∞ among them.
+    fn input(shape: &[usize]) -> Tensor {
+        let len: usize = shape.iter().product();
+        let mut values: Vec<f32> = (0..len).map(|i| ((i * 37) % 23) as f32 - 11.5).collect();
+        let specials = [f32::NAN, -0.0, f32::NEG_INFINITY, 0.0, f32::INFINITY];
+        for (v, s) in values.iter_mut().step_by(5).zip(specials.iter().cycle()) {
+            *v = *s;
+        }
+        Tensor::from_shape(shape, &values).unwrap()
+    }
+
+    fn bits(values: &[f32]) -> Vec<u32> {
+        values.iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn pools_2x2_stride_2_are_ours_and_answer_as_tract_does() {
+        let attributes = || {
+            vec![
+                ints("kernel_shape", &[2, 2]),
+                ints("strides", &[2, 2]),
+                ints("pads", &[0, 0, 0, 0]),
+            ]
+        };
+        // Even planes, odd ones (a last row and column dropped), a batch of two.
+        for shape in [[1, 3, 4, 6], [1, 2, 5, 7], [2, 2, 2, 2]] {
+            let proto = pool_model(&shape, attributes(), 1);
+            let ours = plan(&sdk_onnx(), &proto, &shape);
+            let theirs = plan(&tract_onnx::onnx(), &proto, &shape);
+            assert!(runs_ours(&ours), "{shape:?}");
+            assert!(!runs_ours(&theirs));
+            let x = input(&shape);
+            let (a, b) = (first_output(&ours, x.clone()), first_output(&theirs, x));
+            assert_eq!(
+                a.len(),
+                shape[0] * shape[1] * (shape[2] / 2) * (shape[3] / 2)
+            );
+            assert_eq!(bits(&a), bits(&b), "{shape:?}");
+        }
+        // No pads and no strides attribute beyond the kernel's: the same pool.
+        let bare = pool_model(
+            &[1, 1, 4, 4],
+            vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
+            1,
+        );
+        assert!(runs_ours(&plan(&sdk_onnx(), &bare, &[1, 1, 4, 4])));
+    }
+
+    #[test]
+    fn other_pools_stay_tracts() {
+        let shape = [1, 2, 6, 6];
+        let with = |extra: Vec<AttributeProto>| {
+            let mut attributes = vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])];
+            attributes.retain(|a| !extra.iter().any(|e| e.name == a.name));
+            attributes.extend(extra);
+            attributes
+        };
+        let cases = [
+            ("3x3 window", with(vec![ints("kernel_shape", &[3, 3])]), 1),
+            ("stride 1", with(vec![ints("strides", &[1, 1])]), 1),
+            ("no strides", vec![ints("kernel_shape", &[2, 2])], 1),
+            ("padding", with(vec![ints("pads", &[0, 0, 1, 1])]), 1),
+            ("ceil mode", with(vec![int("ceil_mode", 1)]), 1),
+            ("dilation", with(vec![ints("dilations", &[2, 2])]), 1),
+            ("indices", with(vec![]), 2),
+        ];
+        for (case, attributes, outputs) in cases {
+            let proto = pool_model(&shape, attributes, outputs);
+            let ours = plan(&sdk_onnx(), &proto, &shape);
+            let theirs = plan(&tract_onnx::onnx(), &proto, &shape);
+            assert!(!runs_ours(&ours), "{case}");
+            let x = input(&shape);
+            let (a, b) = (first_output(&ours, x.clone()), first_output(&theirs, x));
+            assert_eq!(bits(&a), bits(&b), "{case}");
+        }
+    }
+
+    #[test]
+    fn the_operator_alone() {
+        let eval = |x: Tensor| -> TractResult<TVec<TValue>> {
+            MaxPool2x2
+                .eval_out_of_plan(tvec!(x.into_tvalue()))?
+                .ok_or_else(|| format_err!("no output"))
+        };
+        let flat = Tensor::from_shape(&[2, 4], &[0.0f32; 8]).unwrap();
+        assert!(eval(flat).is_err(), "not [N, C, H, W]");
+        let ints = Tensor::from_shape(&[1, 1, 2, 2], &[1i32, 2, 3, 4]).unwrap();
+        assert!(eval(ints).is_err(), "not f32");
+        let thin = Tensor::from_shape(&[1, 2, 1, 4], &[0.0f32; 8]).unwrap();
+        assert_eq!(eval(thin).unwrap()[0].shape(), [1, 2, 0, 2]);
+        let x = Tensor::from_shape(&[1, 1, 2, 2], &[1.0f32, f32::NAN, -3.0, 0.5]).unwrap();
+        let y = eval(x).unwrap();
+        assert_eq!(
+            y[0].to_plain_array_view::<f32>()
+                .unwrap()
+                .as_slice()
+                .unwrap(),
+            [1.0]
+        );
+    }
+}
