@@ -6,8 +6,8 @@
 //! of the mesh's and Iris's time (`benches/model_ops.rs`). Where the slope is a constant with one value
 //! per channel (axis 1), as in every PRelu of the shipped models, [`ChannelPrelu`] does the same
 //! arithmetic (`x < 0 ? x × slope : x`, so the answers are bit-identical) over the input's own buffer
-//! when the graph no longer needs it, in `smartid-kernels`' loop (vectorised: 0.32× this module's own
-//! scalar loop). Any other slope keeps tract's expansion, wired as tract wires it.
+//! when the graph no longer needs it, in `smartid-kernels`' loop (built at opt-level 3, where it
+//! vectorises). Any other slope keeps tract's expansion, wired as tract wires it.
 
 use tract_onnx::Onnx;
 use tract_onnx::tract_hir::internal::*;
