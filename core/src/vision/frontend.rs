@@ -24,22 +24,15 @@ mod tests {
     use tract_onnx::prelude::*;
 
     use super::{Onnx, onnx as sdk_onnx};
+    use crate::vision::onnx_graphs::{bits, plan};
     use crate::vision::pool::MaxPool2x2;
     use crate::vision::prelu::ChannelPrelu;
 
-    fn plan(front_end: &Onnx, bytes: &[u8], shape: &[usize]) -> Arc<TypedRunnableModel> {
+    fn parse(front_end: &Onnx, bytes: &[u8], shape: &[usize]) -> Arc<TypedRunnableModel> {
         let proto = front_end
             .proto_model_for_read(&mut Cursor::new(bytes))
             .unwrap();
-        front_end
-            .model_for_proto_model(&proto)
-            .unwrap()
-            .with_input_fact(0, f32::fact(shape).into())
-            .unwrap()
-            .into_optimized()
-            .unwrap()
-            .into_runnable()
-            .unwrap()
+        plan(front_end, &proto, shape)
     }
 
     fn count<O: Op>(plan: &TypedRunnableModel) -> usize {
@@ -76,8 +69,8 @@ mod tests {
         for (file, shape, prelus, pools) in models {
             let path = format!("{}/../models/{file}", env!("CARGO_MANIFEST_DIR"));
             let bytes = std::fs::read(path).unwrap();
-            let ours = plan(&sdk_onnx(), &bytes, &shape);
-            let theirs = plan(&tract_onnx::onnx(), &bytes, &shape);
+            let ours = parse(&sdk_onnx(), &bytes, &shape);
+            let theirs = parse(&tract_onnx::onnx(), &bytes, &shape);
             counts.push((
                 file,
                 (count::<ChannelPrelu>(&ours), count::<MaxPool2x2>(&ours)),
@@ -107,14 +100,14 @@ mod tests {
                 let b = theirs.run(tvec!(x.into())).unwrap();
                 assert_eq!(a.len(), b.len());
                 for (a, b) in a.iter().zip(b.iter()) {
-                    let bits = |t: &TValue| -> Vec<u32> {
+                    let values = |t: &TValue| -> Vec<f32> {
                         t.to_plain_array_view::<f32>()
                             .unwrap()
                             .iter()
-                            .map(|v| v.to_bits())
+                            .copied()
                             .collect()
                     };
-                    assert_eq!(bits(a), bits(b), "{file}, input {input}");
+                    assert_eq!(bits(&values(a)), bits(&values(b)), "{file}, input {input}");
                 }
             }
         }

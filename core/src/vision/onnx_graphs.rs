@@ -1,6 +1,8 @@
-//! Small ONNX graphs built by hand, for the tests of the passes over tract's parse (`weights`, `prelu`).
+//! Small ONNX graphs built by hand, for the tests of the passes over tract's parse (`weights`) and of
+//! the operators the SDK parses itself (`prelu`, `pool`, `frontend`).
 #![allow(clippy::unwrap_used)]
 
+use tract_onnx::Onnx;
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::tensor_shape_proto::{Dimension, dimension};
 use tract_onnx::pb::{
@@ -63,4 +65,22 @@ pub fn first_output(plan: &Arc<TypedRunnableModel>, input: Tensor) -> Vec<f32> {
         .iter()
         .copied()
         .collect()
+}
+
+/// The graph parsed by `front_end` and optimised for one f32 input of `shape`, ready to run.
+pub fn plan(front_end: &Onnx, proto: &ModelProto, shape: &[usize]) -> Arc<TypedRunnableModel> {
+    front_end
+        .model_for_proto_model(proto)
+        .unwrap()
+        .with_input_fact(0, f32::fact(shape).into())
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap()
+}
+
+/// The values' bit patterns: comparing them tells -0 from +0 and compares NaNs.
+pub fn bits(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|v| v.to_bits()).collect()
 }

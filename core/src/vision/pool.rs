@@ -172,7 +172,7 @@ mod tests {
 
     use super::*;
     use crate::vision::frontend::onnx as sdk_onnx;
-    use crate::vision::onnx_graphs::{first_output, model, node, value};
+    use crate::vision::onnx_graphs::{bits, first_output, model, node, plan, value};
     use tract_onnx::pb::attribute_proto::AttributeType;
     use tract_onnx::pb::tensor_proto::DataType;
     use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, TensorProto};
@@ -218,17 +218,6 @@ mod tests {
         })
     }
 
-    fn plan(onnx: &Onnx, proto: &ModelProto, shape: &[usize]) -> Arc<TypedRunnableModel> {
-        onnx.model_for_proto_model(proto)
-            .unwrap()
-            .with_input_fact(0, f32::fact(shape).into())
-            .unwrap()
-            .into_optimized()
-            .unwrap()
-            .into_runnable()
-            .unwrap()
-    }
-
     fn runs_ours(plan: &TypedRunnableModel) -> bool {
         plan.model().nodes().iter().any(|n| n.op_is::<MaxPool2x2>())
     }
@@ -242,10 +231,6 @@ mod tests {
             *v = *s;
         }
         Tensor::from_shape(shape, &values).unwrap()
-    }
-
-    fn bits(values: &[f32]) -> Vec<u32> {
-        values.iter().map(|v| v.to_bits()).collect()
     }
 
     #[test]

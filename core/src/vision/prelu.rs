@@ -187,7 +187,7 @@ mod tests {
 
     use super::*;
     use crate::vision::frontend::onnx as sdk_onnx;
-    use crate::vision::onnx_graphs::{first_output, model, node, value};
+    use crate::vision::onnx_graphs::{first_output, model, node, plan, value};
     use tract_onnx::pb::tensor_proto::DataType;
     use tract_onnx::pb::{GraphProto, ModelProto, TensorProto};
 
@@ -216,17 +216,6 @@ mod tests {
             output: vec![value("y", &dims)],
             ..Default::default()
         })
-    }
-
-    fn plan(onnx: &Onnx, proto: &ModelProto, shape: &[usize]) -> Arc<TypedRunnableModel> {
-        onnx.model_for_proto_model(proto)
-            .unwrap()
-            .with_input_fact(0, f32::fact(shape).into())
-            .unwrap()
-            .into_optimized()
-            .unwrap()
-            .into_runnable()
-            .unwrap()
     }
 
     fn uses_channel_prelu(plan: &TypedRunnableModel) -> bool {
