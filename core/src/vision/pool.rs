@@ -2,7 +2,7 @@
 //!
 //! Every MaxPool in MediaPipe's detector, mesh and Iris models is this one (the shortcut branch of
 //! each downsampling block). tract walks it one output at a time, with bounds checks on each tap:
-//! 13 % of the mesh's time for a pass over 16 channel planes (`benches/model_ops.rs`). [`MaxPool2x2`]
+//! 13 % of the mesh's time in the test profile (`benches/model_ops.rs`). [`MaxPool2x2`]
 //! folds each window the same way (`f32::MIN`, then `f32::max` over the four values in order, so NaN
 //! and -∞ give what tract gives) in a loop built at opt-level 3. Any other pool is left to tract,
 //! built as tract's ONNX parser builds it.
@@ -14,12 +14,12 @@ use tract_onnx::Onnx;
 use tract_onnx::model::ParsingContext;
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
+use tract_onnx::tract_hir::ops::cnn::{HirMaxPool, PaddingSpec, PoolSpec};
+use tract_onnx::tract_hir::ops::nn::DataFormat;
 
 /// An ONNX operator parser, as tract's register holds them (its own alias is private).
 type OpBuilder =
     fn(&ParsingContext, &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)>;
-use tract_onnx::tract_hir::ops::cnn::{HirMaxPool, PaddingSpec, PoolSpec};
-use tract_onnx::tract_hir::ops::nn::DataFormat;
 
 /// tract's own `MaxPool` parser, for the nodes this module leaves to it.
 static TRACT_MAX_POOL: OnceLock<OpBuilder> = OnceLock::new();
