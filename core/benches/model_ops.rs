@@ -1,6 +1,7 @@
 //! Where each model's time goes inside tract: every node of the optimised plan timed as it runs,
-//! summed per operator, on a fixed input; tract's own ONNX parse and the SDK's (`vision/frontend.rs`:
-//! PRelu and 2×2 max pools run by the SDK) side by side, interleaved. Run before deciding what to
+//! summed per operator, on a fixed input; tract's own ONNX parse and optimiser and the SDK's
+//! (`vision/frontend.rs`: PRelu and 2×2 max pools run by the SDK, no `ChangeAxes`) side by side,
+//! interleaved. Run before deciding what to
 //! rewrite or patch. `cargo bench -p smartid-core --bench model_ops`; `ROUNDS=n`;
 //! `SMARTID_BENCH_MODELS=mesh,eyes` (roles); `TOP=n` operators per table (8).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -39,19 +40,18 @@ fn main() {
             continue;
         }
         let bytes = std::fs::read(dir.join(&spec.file)).unwrap();
-        let plan = |onnx: tract_onnx::Onnx| {
+        let parse = |onnx: tract_onnx::Onnx| {
             onnx.model_for_read(&mut Cursor::new(&bytes))
                 .unwrap()
                 .with_input_fact(0, f32::fact(spec.input.shape).into())
                 .unwrap()
-                .into_optimized()
-                .unwrap()
-                .into_runnable()
-                .unwrap()
         };
+        let tracts = parse(tract_onnx::onnx()).into_optimized().unwrap();
+        let sdks =
+            smartid_core::vision::sdk_optimize(parse(smartid_core::vision::sdk_onnx())).unwrap();
         let ways = [
-            ("tract", plan(tract_onnx::onnx())),
-            ("sdk", plan(smartid_core::vision::sdk_onnx())),
+            ("tract", tracts.into_runnable().unwrap()),
+            ("sdk", sdks.into_runnable().unwrap()),
         ];
         // A deterministic, image-like input in [0, 1].
         let len: usize = spec.input.shape.iter().product();

@@ -1,11 +1,17 @@
-//! tract's ONNX front-end as the SDK uses it: the operators where tract's own walk was the slowest
-//! part of our models are parsed into the SDK's (`prelu`, `pool`), which compute the
-//! same values in the same order, so every model's outputs are bit-identical to tract's own (tested
+//! tract's ONNX front-end and optimiser as the SDK uses them. The operators where tract's own walk was
+//! the slowest part of our models are parsed into the SDK's (`prelu`, `pool`), which compute the
+//! same values in the same order; the optimiser skips the one pass that cost most of a load and
+//! changed nothing our models compute. Every model's outputs are bit-identical to tract's own (tested
 //! below on all five shipped models). Everything else is tract's.
 
 use tract_onnx::Onnx;
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::optim::Optimizer;
 
 use super::{pool, prelu};
+
+/// The declutter pass the SDK leaves out, by the name tract's `Debug` gives it.
+const SKIPPED_PASS: &str = "ChangeAxes";
 
 /// tract's ONNX front-end with PRelu and 2×2 max pools parsed by the SDK.
 pub fn onnx() -> Onnx {
@@ -13,6 +19,36 @@ pub fn onnx() -> Onnx {
     prelu::register(&mut onnx);
     pool::register(&mut onnx);
     onnx
+}
+
+/// A parsed model typed, decluttered and turned into tract's runnable operators: tract's
+/// `into_optimized` without its `ChangeAxes` declutter pass.
+///
+/// That pass tries to drop every unit axis and move every transpose through the whole graph, one
+/// patch and one graph walk at a time: 60–70 % of decluttering the detector, mesh, Iris and
+/// anti-spoof models. On them it only moves a few reshapes (a handful of nodes either way) and the
+/// plans run in the same time to the bit (docs/performance.md, "tract's optimiser without
+/// `ChangeAxes`"). Leaving it out cannot change an answer: every pass only rewrites the graph into an
+/// equivalent one.
+pub fn optimize(model: InferenceModel) -> TractResult<TypedModel> {
+    let mut typed = model.into_typed()?;
+    declutter(&mut typed)?;
+    typed.optimize()?;
+    Ok(typed)
+}
+
+/// tract's `declutter` without `ChangeAxes` (the first half of [`optimize`]).
+pub fn declutter(model: &mut TypedModel) -> TractResult<()> {
+    declutter_passes().optimize(model)
+}
+
+/// tract's declutter passes, in tract's order, without [`SKIPPED_PASS`].
+fn declutter_passes() -> Optimizer {
+    let mut declutter = Optimizer::declutter();
+    declutter
+        .passes
+        .retain(|pass| format!("{pass:?}") != SKIPPED_PASS);
+    declutter
 }
 
 #[cfg(test)]
@@ -23,16 +59,42 @@ mod tests {
 
     use tract_onnx::prelude::*;
 
-    use super::{Onnx, onnx as sdk_onnx};
-    use crate::vision::onnx_graphs::{bits, plan};
+    use tract_onnx::tract_core::optim::Optimizer;
+
+    use super::{SKIPPED_PASS, declutter_passes, onnx as sdk_onnx};
+    use crate::vision::onnx_graphs::{bits, plan, sdk_plan};
     use crate::vision::pool::MaxPool2x2;
     use crate::vision::prelu::ChannelPrelu;
 
-    fn parse(front_end: &Onnx, bytes: &[u8], shape: &[usize]) -> Arc<TypedRunnableModel> {
-        let proto = front_end
+    fn proto(bytes: &[u8]) -> tract_onnx::pb::ModelProto {
+        tract_onnx::onnx()
             .proto_model_for_read(&mut Cursor::new(bytes))
-            .unwrap();
-        plan(front_end, &proto, shape)
+            .unwrap()
+    }
+
+    /// tract's own: its front-end and its whole optimiser.
+    fn tracts(bytes: &[u8], shape: &[usize]) -> Arc<TypedRunnableModel> {
+        plan(&tract_onnx::onnx(), &proto(bytes), shape)
+    }
+
+    /// The SDK's: its front-end and its optimiser.
+    fn sdks(bytes: &[u8], shape: &[usize]) -> Arc<TypedRunnableModel> {
+        sdk_plan(&sdk_onnx(), &proto(bytes), shape)
+    }
+
+    /// Names tract's passes by their `Debug`: a rename there must not quietly bring the pass back.
+    #[test]
+    fn the_sdk_declutters_with_every_tract_pass_but_change_axes() {
+        let name =
+            |o: &Optimizer| -> Vec<String> { o.passes.iter().map(|p| format!("{p:?}")).collect() };
+        let mut tracts = name(&Optimizer::declutter());
+        assert_eq!(
+            tracts.iter().filter(|p| p.as_str() == SKIPPED_PASS).count(),
+            1,
+            "{tracts:?}"
+        );
+        tracts.retain(|p| p != SKIPPED_PASS);
+        assert_eq!(name(&declutter_passes()), tracts);
     }
 
     fn count<O: Op>(plan: &TypedRunnableModel) -> usize {
@@ -44,7 +106,8 @@ mod tests {
     }
 
     /// Every shipped model: how many of its nodes the SDK runs, and all its outputs bit-identical to
-    /// tract's own front-end on an image-like input and on one with negatives, zeros and large values.
+    /// tract's own front-end and optimiser on an image-like input and on one with negatives, zeros and
+    /// large values.
     #[test]
     fn the_shipped_models_answer_to_the_bit_and_run_the_sdk_operators() {
         // (file, input, PRelu, 2×2 max pools; tract merges the mesh's two pools of one tensor into one)
@@ -69,8 +132,8 @@ mod tests {
         for (file, shape, prelus, pools) in models {
             let path = format!("{}/../models/{file}", env!("CARGO_MANIFEST_DIR"));
             let bytes = std::fs::read(path).unwrap();
-            let ours = parse(&sdk_onnx(), &bytes, &shape);
-            let theirs = parse(&tract_onnx::onnx(), &bytes, &shape);
+            let ours = sdks(&bytes, &shape);
+            let theirs = tracts(&bytes, &shape);
             // tract expands PRelu into a comparison, a product and a select (`Iff`); none is left.
             let has_select = |plan: &TypedRunnableModel| {
                 plan.model().nodes().iter().any(|n| n.op().name() == "Iff")

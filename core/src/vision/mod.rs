@@ -49,9 +49,9 @@ pub use engine::{Engine, FaceAnalysis};
 #[cfg(feature = "capture")]
 pub use eyes::{EyeRead, EyeState, lid_ratio};
 /// For the benchmarks: tract's ONNX front-end as the SDK configures it (PRelu and 2×2 max pools run
-/// by the SDK).
+/// by the SDK), and tract's optimiser as the SDK runs it (without `ChangeAxes`).
 #[cfg(all(feature = "capture", feature = "test-support"))]
-pub use frontend::onnx as sdk_onnx;
+pub use frontend::{declutter as sdk_declutter, onnx as sdk_onnx, optimize as sdk_optimize};
 #[cfg(feature = "capture")]
 pub use mesh::{MeshResult, Roi};
 /// For the load benchmark (`benches/model_load.rs`), which measures it against tract's own folding.

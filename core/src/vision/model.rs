@@ -53,10 +53,10 @@ impl OnnxModel {
                 .unwrap_or_else(|| model.node(outlet.node).name.clone());
             outputs.insert(label, ix);
         }
-        let plan = model
+        let model = model
             .with_input_fact(0, f32::fact(spec.input.shape).into())
-            .map_err(err)?
-            .into_optimized()
+            .map_err(err)?;
+        let plan = frontend::optimize(model)
             .map_err(err)?
             .into_runnable()
             .map_err(err)?;

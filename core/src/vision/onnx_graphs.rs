@@ -80,6 +80,19 @@ pub fn plan(front_end: &Onnx, proto: &ModelProto, shape: &[usize]) -> Arc<TypedR
         .unwrap()
 }
 
+/// The graph parsed by `front_end` and optimised as the SDK does (`frontend::optimize`), ready to run.
+pub fn sdk_plan(front_end: &Onnx, proto: &ModelProto, shape: &[usize]) -> Arc<TypedRunnableModel> {
+    let model = front_end
+        .model_for_proto_model(proto)
+        .unwrap()
+        .with_input_fact(0, f32::fact(shape).into())
+        .unwrap();
+    crate::vision::frontend::optimize(model)
+        .unwrap()
+        .into_runnable()
+        .unwrap()
+}
+
 /// The values' bit patterns: comparing them tells -0 from +0 and compares NaNs.
 pub fn bits(values: &[f32]) -> Vec<u32> {
     values.iter().map(|v| v.to_bits()).collect()
