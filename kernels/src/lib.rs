@@ -3,7 +3,10 @@
 //!
 //! They live in their own crate for one reason: the workspace's `Cargo.toml` builds this crate at
 //! opt-level 3 in every profile, where the rest of our code is at "s" in release (size first) and rustc
-//! vectorises loops only from opt-level 2. Each loop is written so that the vectoriser can take it
+//! vectorises loops only from opt-level 2. In release, fat LTO optimises the whole program once more at
+//! the linking crate's level (the FFI library's and the harness's, 3 for that reason), and a loop
+//! inlined into a caller built for size would be judged by the caller's size attributes: hence
+//! `#[inline(never)]` (one call per plane). Each loop is written so that the vectoriser can take it
 //! (slices zipped, no bounds checks inside) and keeps the exact arithmetic of the scalar walk it
 //! replaces: rustc neither reorders float additions nor fuses a multiply and an add, so a vectorised
 //! loop gives the same bits as a scalar one.
@@ -11,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 /// `x < 0 ? x × slope : x` over one channel plane, in place. NaN and -0 stay as they are.
+#[inline(never)]
 pub fn prelu_plane(plane: &mut [f32], slope: f32) {
     for v in plane {
         *v = if *v < 0.0 { *v * slope } else { *v };
@@ -23,6 +27,7 @@ pub fn prelu_plane(plane: &mut [f32], slope: f32) {
 /// skipped and a window of -∞ gives `f32::MIN`, as tract's pool does.
 ///
 /// Returns `None`, writing nothing, when the slices do not hold an `h × w` plane and its output.
+#[inline(never)]
 pub fn max_pool_2x2_plane(input: &[f32], h: usize, w: usize, output: &mut [f32]) -> Option<()> {
     let (oh, ow) = (h / 2, w / 2);
     if input.len() != h.checked_mul(w)? || output.len() != oh.checked_mul(ow)? {
