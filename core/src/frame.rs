@@ -303,8 +303,22 @@ pub fn rgb_to_yuv(r: u8, g: u8, b: u8) -> [u8; 3] {
     [clamp_u8(y), clamp_u8(u), clamp_u8(v)]
 }
 
-fn clamp_u8(x: f32) -> u8 {
-    x.round().clamp(0.0, 255.0) as u8
+/// `x.round().clamp(0.0, 255.0) as u8` (half away from zero; NaN gives 0), without `f32::round`:
+/// x86-64's baseline instruction set has no rounding instruction, so there `round` is a call into
+/// libm for every channel of every pixel converted or sampled (arm64 rounds in one instruction).
+#[inline]
+pub(crate) fn clamp_u8(x: f32) -> u8 {
+    // NaN, zeros and negatives round to at most -0.
+    if !(x > 0.0) {
+        return 0;
+    }
+    if x >= 255.0 {
+        return 255;
+    }
+    // In (0, 255): the cast truncates, and the fraction is exact (the value and its whole part share
+    // an exponent, or the whole part is 0).
+    let whole = x as u8;
+    whole + u8::from(x - whole as f32 >= 0.5)
 }
 
 /// An upright, packed RGB8 image. Zeroized on drop: it is a picture of someone's face.
@@ -398,4 +412,50 @@ impl RgbImage {
 #[inline]
 pub fn luma(r: u8, g: u8, b: u8) -> f32 {
     0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clamp_u8;
+
+    fn reference(x: f32) -> u8 {
+        x.round().clamp(0.0, 255.0) as u8
+    }
+
+    /// Every value next to a rounding edge (each k + 0.5 and each whole number, one ulp either side),
+    /// a sweep of bit patterns across (-300, 300), and the special values.
+    #[test]
+    fn clamp_u8_rounds_as_f32_round() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            f32::NAN,
+            -f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MIN_POSITIVE,
+            -f32::MIN_POSITIVE,
+            f32::from_bits(1),
+            f32::MAX,
+            f32::MIN,
+            0.499_999_97,
+            254.5,
+            255.0,
+            255.499_98,
+            255.5,
+            256.0,
+            1e9,
+        ];
+        for k in -2..=258 {
+            for edge in [k as f32, k as f32 + 0.5] {
+                values.extend([edge.next_down(), edge, edge.next_up()]);
+            }
+        }
+        let top = 300.0f32.to_bits();
+        values.extend((0..top).step_by(4099).map(f32::from_bits));
+        values.extend((0..top).step_by(4099).map(|b| -f32::from_bits(b)));
+        for x in values {
+            assert_eq!(clamp_u8(x), reference(x), "{x:e} ({:#x})", x.to_bits());
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Bilinear crops: every model input (letterbox, rotated ROI, eye crop, aligned face) is one affine warp
 //! from the upright frame, so there is a single sampling routine to get right.
 
-use crate::frame::RgbImage;
+use crate::frame::{RgbImage, clamp_u8};
 use crate::profile::{self, Stage};
 
 use super::geometry::{Affine, Point};
@@ -44,8 +44,8 @@ pub fn warp_rgb(
 
 #[inline]
 fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
-    let x0 = x.floor();
-    let y0 = y.floor();
+    let x0 = floor(x);
+    let y0 = floor(y);
     let (fx, fy) = (x - x0, y - y0);
     let (x0, y0) = (x0 as i64, y0 as i64);
     let (w, h) = (img.width() as i64, img.height() as i64);
@@ -75,9 +75,28 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
     for c in 0..3 {
         let top = p00[c] as f32 * (1.0 - fx) + p10[c] as f32 * fx;
         let bot = p01[c] as f32 * (1.0 - fx) + p11[c] as f32 * fx;
-        out[c] = (top * (1.0 - fy) + bot * fy).round().clamp(0.0, 255.0) as u8;
+        out[c] = clamp_u8(top * (1.0 - fy) + bot * fy);
     }
     out
+}
+
+/// `x.floor()`, to the bit, without a call into libm on x86-64 (whose baseline has no rounding
+/// instruction; see `frame::clamp_u8`): two per sample.
+#[inline]
+fn floor(x: f32) -> f32 {
+    // Below 2^23 in magnitude a value's whole part fits an i32 and converts back exactly.
+    if x.abs() < 8_388_608.0 {
+        let whole = x as i32 as f32;
+        if whole == x {
+            x // keeps -0.0
+        } else if whole > x {
+            whole - 1.0
+        } else {
+            whole
+        }
+    } else {
+        x.floor() // NaN, infinities, and values that are already whole
+    }
 }
 
 /// The `w × h` rectangle at (`x0`, `y0`), clipped to the image (at least 1×1).
@@ -169,6 +188,39 @@ mod tests {
             out[c] = (top * (1.0 - fy) + bot * fy).round().clamp(0.0, 255.0) as u8;
         }
         out
+    }
+
+    /// Each whole number and half, one ulp either side, a sweep of bit patterns of both signs up to
+    /// 2^24, and the special values: the same bits as `f32::floor`.
+    #[test]
+    fn floor_is_f32_floor_to_the_bit() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MAX,
+            f32::MIN,
+            f32::from_bits(1),
+            8_388_608.0,
+            -8_388_608.0,
+            8_388_607.5,
+            -8_388_607.5,
+            1e20,
+            -1e20,
+        ];
+        for k in -300..=300 {
+            for edge in [k as f32, k as f32 + 0.5] {
+                values.extend([edge.next_down(), edge, edge.next_up()]);
+            }
+        }
+        let top = 16_777_216.0f32.to_bits();
+        values.extend((0..top).step_by(4099).map(f32::from_bits));
+        values.extend((0..top).step_by(4099).map(|b| -f32::from_bits(b)));
+        for x in values {
+            assert_eq!(floor(x).to_bits(), x.floor().to_bits(), "{x:e}");
+        }
     }
 
     /// Samples inside, on the last row and column, and outside (both borders) read as before.
