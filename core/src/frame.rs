@@ -309,7 +309,7 @@ pub fn rgb_to_yuv(r: u8, g: u8, b: u8) -> [u8; 3] {
 #[inline]
 pub(crate) fn clamp_u8(x: f32) -> u8 {
     // NaN, zeros and negatives round to at most -0.
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return 0;
     }
     if x >= 255.0 {
