@@ -415,18 +415,37 @@ pub fn luma(r: u8, g: u8, b: u8) -> f32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::clamp_u8;
+
+    /// Values to test a rounding function on: `specials`, each whole number `k` in `whole` and each
+    /// `k + 0.5` with one ulp either side, and a sweep of bit patterns of both signs up to `sweep_to`.
+    pub(crate) fn rounding_edges(
+        specials: &[f32],
+        whole: std::ops::RangeInclusive<i32>,
+        sweep_to: f32,
+    ) -> Vec<f32> {
+        let mut values = specials.to_vec();
+        for k in whole {
+            for edge in [k as f32, k as f32 + 0.5] {
+                values.extend([edge.next_down(), edge, edge.next_up()]);
+            }
+        }
+        let top = sweep_to.to_bits();
+        values.extend((0..top).step_by(4099).map(f32::from_bits));
+        values.extend((0..top).step_by(4099).map(|b| -f32::from_bits(b)));
+        values
+    }
 
     fn reference(x: f32) -> u8 {
         x.round().clamp(0.0, 255.0) as u8
     }
 
-    /// Every value next to a rounding edge (each k + 0.5 and each whole number, one ulp either side),
-    /// a sweep of bit patterns across (-300, 300), and the special values.
+    /// Every value next to a rounding edge, a sweep of bit patterns across (-300, 300), and the
+    /// special values.
     #[test]
     fn clamp_u8_rounds_as_f32_round() {
-        let mut values = vec![
+        let specials = [
             0.0,
             -0.0,
             f32::NAN,
@@ -446,15 +465,7 @@ mod tests {
             256.0,
             1e9,
         ];
-        for k in -2..=258 {
-            for edge in [k as f32, k as f32 + 0.5] {
-                values.extend([edge.next_down(), edge, edge.next_up()]);
-            }
-        }
-        let top = 300.0f32.to_bits();
-        values.extend((0..top).step_by(4099).map(f32::from_bits));
-        values.extend((0..top).step_by(4099).map(|b| -f32::from_bits(b)));
-        for x in values {
+        for x in rounding_edges(&specials, -2..=258, 300.0) {
             assert_eq!(clamp_u8(x), reference(x), "{x:e} ({:#x})", x.to_bits());
         }
     }

@@ -173,6 +173,7 @@ pub fn pyr_down(img: &RgbImage) -> RgbImage {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::frame::tests::rounding_edges;
 
     /// The sampler as first written: every neighbour through `get_clamped`.
     fn bilinear_clamped(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
@@ -194,7 +195,7 @@ mod tests {
     /// 2^24, and the special values: the same bits as `f32::floor`.
     #[test]
     fn floor_is_f32_floor_to_the_bit() {
-        let mut values = vec![
+        let specials = [
             0.0,
             -0.0,
             f32::NAN,
@@ -210,15 +211,7 @@ mod tests {
             1e20,
             -1e20,
         ];
-        for k in -300..=300 {
-            for edge in [k as f32, k as f32 + 0.5] {
-                values.extend([edge.next_down(), edge, edge.next_up()]);
-            }
-        }
-        let top = 16_777_216.0f32.to_bits();
-        values.extend((0..top).step_by(4099).map(f32::from_bits));
-        values.extend((0..top).step_by(4099).map(|b| -f32::from_bits(b)));
-        for x in values {
+        for x in rounding_edges(&specials, -300..=300, 16_777_216.0) {
             assert_eq!(floor(x).to_bits(), x.floor().to_bits(), "{x:e}");
         }
     }
