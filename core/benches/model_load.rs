@@ -1,9 +1,10 @@
 //! Cold start, per model: what loading an ONNX file costs phase by phase (parse, type and declutter,
 //! optimise, plan) three ways, interleaved in one run: the file as tract reads it (tract folds int8
-//! weights itself), the SDK's way (`OnnxModel::load`: int8 weights unfolded to fp32 in the graph first,
-//! `PRelu` and 2×2 max pools as the SDK's operators, declutter without `ChangeAxes`), and the same graph from an NNEF archive written once beforehand (the
-//! decluttered graph, as a build step or a first run would cache it). Both alternatives are run against tract's plan on the same
-//! input: they must give the same answers (the SDK's way: to the bit).
+//! weights itself); the SDK's way (`OnnxModel::load`: int8 weights unfolded to fp32 in the graph
+//! first, `PRelu` and 2×2 max pools as the SDK's operators, declutter without `ChangeAxes`); and the
+//! same graph from an NNEF archive written once beforehand (the decluttered graph, as a build step or
+//! a first run would cache it). Both alternatives are run against tract's plan on the same input:
+//! they must give the same answers (the SDK's way: to the bit).
 //! `cargo bench -p smartid-core --bench model_load`; `ROUNDS=n`; `SMARTID_BENCH_MANIFESTS`.
 //!
 //! The NNEF cache is not a shipped code path (docs/performance.md says why, with these figures).

@@ -1,9 +1,9 @@
 //! Where each model's time goes inside tract: every node of the optimised plan timed as it runs,
 //! summed per operator, on a fixed input; tract's own ONNX parse and optimiser and the SDK's
 //! (`vision/frontend.rs`: PRelu and 2×2 max pools run by the SDK, no `ChangeAxes`) side by side,
-//! interleaved. Run before deciding what to
-//! rewrite or patch. `cargo bench -p smartid-core --bench model_ops`; `ROUNDS=n`;
-//! `SMARTID_BENCH_MODELS=mesh,eyes` (roles); `TOP=n` operators per table (8).
+//! interleaved. Run before deciding what to rewrite or patch.
+//! `cargo bench -p smartid-core --bench model_ops`; `ROUNDS=n`; `SMARTID_BENCH_MODELS=mesh,eyes`
+//! (roles); `TOP=n` operators per table (8).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
