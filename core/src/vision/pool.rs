@@ -172,7 +172,7 @@ mod tests {
 
     use super::*;
     use crate::vision::frontend::onnx as sdk_onnx;
-    use crate::vision::onnx_graphs::{bits, first_output, model, node, plan, value};
+    use crate::vision::onnx_graphs::{bits, first_output, model, node, plan, sdk_plan, value};
     use tract_onnx::pb::attribute_proto::AttributeType;
     use tract_onnx::pb::tensor_proto::DataType;
     use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, TensorProto};
@@ -245,7 +245,7 @@ mod tests {
         // Even planes, odd ones (a last row and column dropped), a batch of two.
         for shape in [[1, 3, 4, 6], [1, 2, 5, 7], [2, 2, 2, 2]] {
             let proto = pool_model(&shape, attributes(), 1);
-            let ours = plan(&sdk_onnx(), &proto, &shape);
+            let ours = sdk_plan(&sdk_onnx(), &proto, &shape);
             let theirs = plan(&tract_onnx::onnx(), &proto, &shape);
             assert!(runs_ours(&ours), "{shape:?}");
             assert!(!runs_ours(&theirs));
@@ -263,7 +263,7 @@ mod tests {
             vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
             1,
         );
-        assert!(runs_ours(&plan(&sdk_onnx(), &bare, &[1, 1, 4, 4])));
+        assert!(runs_ours(&sdk_plan(&sdk_onnx(), &bare, &[1, 1, 4, 4])));
     }
 
     #[test]
@@ -286,7 +286,7 @@ mod tests {
         ];
         for (case, attributes, outputs) in cases {
             let proto = pool_model(&shape, attributes, outputs);
-            let ours = plan(&sdk_onnx(), &proto, &shape);
+            let ours = sdk_plan(&sdk_onnx(), &proto, &shape);
             let theirs = plan(&tract_onnx::onnx(), &proto, &shape);
             assert!(!runs_ours(&ours), "{case}");
             let x = input(&shape);

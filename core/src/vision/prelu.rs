@@ -185,7 +185,7 @@ mod tests {
 
     use super::*;
     use crate::vision::frontend::onnx as sdk_onnx;
-    use crate::vision::onnx_graphs::{first_output, model, node, plan, value};
+    use crate::vision::onnx_graphs::{first_output, model, node, plan, sdk_plan, value};
     use tract_onnx::pb::tensor_proto::DataType;
     use tract_onnx::pb::{GraphProto, ModelProto, TensorProto};
 
@@ -244,7 +244,7 @@ mod tests {
                 &slopes[..1]
             };
             let proto = prelu_model(dims, values);
-            let ours = plan(&sdk_onnx(), &proto, &X);
+            let ours = sdk_plan(&sdk_onnx(), &proto, &X);
             let theirs = plan(&tract_onnx::onnx(), &proto, &X);
             assert!(uses_channel_prelu(&ours), "slope {dims:?}");
             assert!(!uses_channel_prelu(&theirs));
@@ -265,7 +265,7 @@ mod tests {
         let full: Vec<f32> = (0..24).map(|i| i as f32 / 10.0 - 1.0).collect();
         let per_value = prelu_model(&[3, 2, 4], &full);
         for proto in [last_axis, per_value] {
-            let ours = plan(&sdk_onnx(), &proto, &X);
+            let ours = sdk_plan(&sdk_onnx(), &proto, &X);
             let theirs = plan(&tract_onnx::onnx(), &proto, &X);
             assert!(!uses_channel_prelu(&ours));
             let x = input(&X);

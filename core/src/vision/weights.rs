@@ -459,17 +459,21 @@ mod tests {
         let (unfolded, count) = parse(&proto, true);
         assert_eq!(count, quantized);
         assert_eq!(dequantize_nodes(&unfolded), 0);
-        let plan = |model: InferenceModel| {
+        let typed = |model: InferenceModel| {
             model
                 .with_input_fact(0, f32::fact([1, 3, 150, 150]).into())
                 .unwrap()
-                .into_optimized()
-                .unwrap()
-                .into_runnable()
-                .unwrap()
         };
-        let theirs = plan(parse(&proto, false).0);
-        let ours = plan(unfolded);
+        let theirs = typed(parse(&proto, false).0)
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap();
+        // Ours as `OnnxModel::load` builds it: unfolded, then the SDK's optimiser.
+        let ours = crate::vision::frontend::optimize(typed(unfolded))
+            .unwrap()
+            .into_runnable()
+            .unwrap();
         let input: Tensor =
             tract_ndarray::Array4::from_shape_fn((1, 3, 150, 150), |(_, c, y, x)| {
                 ((c * 61 + y * 7 + x * 3) % 256) as f32
