@@ -4,6 +4,7 @@
 //! desktop harness gives RGB. Every later stage sees one `RgbImage`, upright, so models and geometry never
 //! care where pixels came from.
 
+use smartid_kernels::round_to_u8;
 use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
@@ -291,7 +292,7 @@ pub fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
     let r = y + 1.402 * v;
     let g = y - 0.344_136 * u - 0.714_136 * v;
     let b = y + 1.772 * u;
-    [clamp_u8(r), clamp_u8(g), clamp_u8(b)]
+    [round_to_u8(r), round_to_u8(g), round_to_u8(b)]
 }
 
 /// Inverse of [`yuv_to_rgb`]; used by tests and the harness to make YUV frames from images.
@@ -300,25 +301,7 @@ pub fn rgb_to_yuv(r: u8, g: u8, b: u8) -> [u8; 3] {
     let y = 0.299 * r + 0.587 * g + 0.114 * b;
     let u = -0.168_736 * r - 0.331_264 * g + 0.5 * b + 128.0;
     let v = 0.5 * r - 0.418_688 * g - 0.081_312 * b + 128.0;
-    [clamp_u8(y), clamp_u8(u), clamp_u8(v)]
-}
-
-/// `x.round().clamp(0.0, 255.0) as u8` (half away from zero; NaN gives 0), without `f32::round`:
-/// x86-64's baseline instruction set has no rounding instruction, so there `round` is a call into
-/// libm for every channel of every pixel converted or sampled (arm64 rounds in one instruction).
-#[inline]
-pub(crate) fn clamp_u8(x: f32) -> u8 {
-    // NaN, zeros and negatives round to at most -0.
-    if x.is_nan() || x <= 0.0 {
-        return 0;
-    }
-    if x >= 255.0 {
-        return 255;
-    }
-    // In (0, 255): the cast truncates, and the fraction is exact (the value and its whole part share
-    // an exponent, or the whole part is 0).
-    let whole = x as u8;
-    whole + u8::from(x - whole as f32 >= 0.5)
+    [round_to_u8(y), round_to_u8(u), round_to_u8(v)]
 }
 
 /// An upright, packed RGB8 image. Zeroized on drop: it is a picture of someone's face.
@@ -416,7 +399,7 @@ pub fn luma(r: u8, g: u8, b: u8) -> f32 {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::clamp_u8;
+    use smartid_kernels::round_to_u8;
 
     /// Values to test a rounding function on: `specials`, each whole number `k` in `whole` and each
     /// `k + 0.5` with one ulp either side, and a sweep of bit patterns of both signs up to `sweep_to`.
@@ -444,7 +427,7 @@ pub(crate) mod tests {
     /// Every value next to a rounding edge, a sweep of bit patterns across (-300, 300), and the
     /// special values.
     #[test]
-    fn clamp_u8_rounds_as_f32_round() {
+    fn round_to_u8_rounds_as_f32_round() {
         let specials = [
             0.0,
             -0.0,
@@ -466,7 +449,7 @@ pub(crate) mod tests {
             1e9,
         ];
         for x in rounding_edges(&specials, -2..=258, 300.0) {
-            assert_eq!(clamp_u8(x), reference(x), "{x:e} ({:#x})", x.to_bits());
+            assert_eq!(round_to_u8(x), reference(x), "{x:e} ({:#x})", x.to_bits());
         }
     }
 }

@@ -1,17 +1,22 @@
-//! The inner loops of the model operators that smartid-core runs instead of tract's (`vision/prelu.rs`,
-//! `vision/pool.rs`), on plain slices.
+//! The inner loops that smartid-core runs on every frame: the model operators it runs instead of
+//! tract's (`vision/prelu.rs`, `vision/pool.rs`) and the bilinear sampler behind every model input
+//! (`vision/warp.rs`), on plain slices.
 //!
 //! They live in their own crate for one reason: the workspace's `Cargo.toml` builds this crate at
 //! opt-level 3 in every profile, where the rest of our code is at "s" in release (size first) and rustc
 //! vectorises loops only from opt-level 2. In release, fat LTO optimises the whole program once more at
 //! the linking crate's level (the FFI library's and the harness's, 3 for that reason), and a loop
 //! inlined into a caller built for size would be judged by the caller's size attributes: hence
-//! `#[inline(never)]` (one call per plane). Each loop is written so that the vectoriser can take it
-//! (slices zipped, no bounds checks inside) and keeps the exact arithmetic of the scalar walk it
-//! replaces: rustc neither reorders float additions nor fuses a multiply and an add, so a vectorised
+//! `#[inline(never)]` (one call per plane or image). Each loop is written so that the vectoriser can
+//! take it (slices zipped, no bounds checks inside) and keeps the exact arithmetic of the scalar walk
+//! it replaces: rustc neither reorders float additions nor fuses a multiply and an add, so a vectorised
 //! loop gives the same bits as a scalar one.
 
 #![forbid(unsafe_code)]
+
+mod warp;
+
+pub use warp::{Border, RgbPlane, SourceMap, round_to_u8, warp_bilinear_rgb};
 
 /// `x < 0 ? x × slope : x` over one channel plane, in place. NaN and -0 stay as they are.
 #[inline(never)]

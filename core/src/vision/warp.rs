@@ -1,20 +1,17 @@
 //! Bilinear crops: every model input (letterbox, rotated ROI, eye crop, aligned face) is one affine warp
 //! from the upright frame, so there is a single sampling routine to get right.
 
-use crate::frame::{RgbImage, clamp_u8};
+use smartid_kernels::{RgbPlane, SourceMap, warp_bilinear_rgb};
+
+use crate::frame::RgbImage;
 use crate::profile::{self, Stage};
 
-use super::geometry::{Affine, Point};
+use super::geometry::Affine;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Border {
-    /// Black outside the image (letterbox padding, ROIs that leave the frame).
-    Zero,
-    /// Edge pixels repeat (small crops near the frame edge).
-    Replicate,
-}
+pub use smartid_kernels::Border;
 
-/// Samples `out_w × out_h` pixels; output pixel (x, y) reads the source at `map(x, y)`.
+/// Samples `out_w × out_h` pixels; output pixel (x, y) is the bilinear blend around `map(x, y)` in
+/// the source (`smartid-kernels`' sampler, built at opt-level 3).
 pub fn warp_rgb(
     img: &RgbImage,
     map: &Affine,
@@ -24,79 +21,26 @@ pub fn warp_rgb(
 ) -> RgbImage {
     let start = std::time::Instant::now();
     let mut out = vec![0u8; out_w * out_h * 3];
-    let (w, h) = (img.width() as f32, img.height() as f32);
-    for y in 0..out_h {
-        for x in 0..out_w {
-            let s = map.apply(Point::new(x as f32, y as f32));
-            if border == Border::Zero
-                && (s.x < -0.5 || s.y < -0.5 || s.x > w - 0.5 || s.y > h - 0.5)
-            {
-                continue;
-            }
-            let px = bilinear(img, s.x, s.y);
-            let o = (y * out_w + x) * 3;
-            out[o..o + 3].copy_from_slice(&px);
-        }
-    }
+    let src = RgbPlane {
+        pixels: img.as_bytes(),
+        width: img.width() as usize,
+        height: img.height() as usize,
+    };
+    let map = SourceMap {
+        a: map.a,
+        b: map.b,
+        tx: map.tx,
+        c: map.c,
+        d: map.d,
+        ty: map.ty,
+    };
+    // An `RgbImage` is never empty, holds its pixels and has sides of at most `frame::MAX_SIDE`
+    // (below the kernel's), and `out` was sized here: the kernel cannot refuse them, and would
+    // leave `out` black if it did.
+    let sampled = warp_bilinear_rgb(src, &map, border, &mut out, out_w, out_h);
+    debug_assert!(sampled.is_some());
     profile::record(Stage::Crop, start);
     RgbImage::from_parts(out_w as u32, out_h as u32, out)
-}
-
-#[inline]
-fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
-    let x0 = floor(x);
-    let y0 = floor(y);
-    let (fx, fy) = (x - x0, y - y0);
-    let (x0, y0) = (x0 as i64, y0 as i64);
-    let (w, h) = (img.width() as i64, img.height() as i64);
-    let [p00, p10, p01, p11] = if x0 >= 0 && y0 >= 0 && x0 < w - 1 && y0 < h - 1 {
-        // Inside (nearly every sample): the four pixels straight from two rows, no clamping.
-        let stride = w as usize * 3;
-        let o = y0 as usize * stride + x0 as usize * 3;
-        let px = img.as_bytes();
-        let (top, bottom) = (&px[o..o + 6], &px[o + stride..o + stride + 6]);
-        [
-            [top[0], top[1], top[2]],
-            [top[3], top[4], top[5]],
-            [bottom[0], bottom[1], bottom[2]],
-            [bottom[3], bottom[4], bottom[5]],
-        ]
-    } else {
-        // Saturating: a coordinate beyond i64 (or infinite) converts to i64::MAX; +1 must not overflow.
-        let (x1, y1) = (x0.saturating_add(1), y0.saturating_add(1));
-        [
-            img.get_clamped(x0, y0),
-            img.get_clamped(x1, y0),
-            img.get_clamped(x0, y1),
-            img.get_clamped(x1, y1),
-        ]
-    };
-    let mut out = [0u8; 3];
-    for c in 0..3 {
-        let top = p00[c] as f32 * (1.0 - fx) + p10[c] as f32 * fx;
-        let bot = p01[c] as f32 * (1.0 - fx) + p11[c] as f32 * fx;
-        out[c] = clamp_u8(top * (1.0 - fy) + bot * fy);
-    }
-    out
-}
-
-/// `x.floor()`, to the bit, without a call into libm on x86-64 (whose baseline has no rounding
-/// instruction; see `frame::clamp_u8`): two per sample.
-#[inline]
-fn floor(x: f32) -> f32 {
-    // Below 2^23 in magnitude a value's whole part fits an i32 and converts back exactly.
-    if x.abs() < 8_388_608.0 {
-        let whole = x as i32 as f32;
-        if whole == x {
-            x // keeps -0.0
-        } else if whole > x {
-            whole - 1.0
-        } else {
-            whole
-        }
-    } else {
-        x.floor() // NaN, infinities, and values that are already whole
-    }
 }
 
 /// The `w × h` rectangle at (`x0`, `y0`), clipped to the image (at least 1×1).
@@ -174,6 +118,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::frame::tests::rounding_edges;
+    use crate::vision::geometry::Point;
 
     /// The sampler as first written: every neighbour through `get_clamped`.
     fn bilinear_clamped(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
@@ -191,10 +136,119 @@ mod tests {
         out
     }
 
-    /// Each whole number and half, one ulp either side, a sweep of bit patterns of both signs up to
-    /// 2^24, and the special values: the same bits as `f32::floor`.
+    /// The warp as first written: one output pixel at a time, `Affine::apply`, then the sampler above.
+    fn warp_as_first_written(
+        img: &RgbImage,
+        map: &Affine,
+        out_w: usize,
+        out_h: usize,
+        border: Border,
+    ) -> Vec<u8> {
+        let (w, h) = (img.width() as f32, img.height() as f32);
+        let mut out = vec![0u8; out_w * out_h * 3];
+        for y in 0..out_h {
+            for x in 0..out_w {
+                let s = map.apply(Point::new(x as f32, y as f32));
+                if border == Border::Zero
+                    && (s.x < -0.5 || s.y < -0.5 || s.x > w - 0.5 || s.y > h - 0.5)
+                {
+                    continue;
+                }
+                let o = (y * out_w + x) * 3;
+                out[o..o + 3].copy_from_slice(&bilinear_clamped(img, s.x, s.y));
+            }
+        }
+        out
+    }
+
+    fn test_image(w: u32, h: u32) -> RgbImage {
+        let data = (0..w * h * 3)
+            .map(|i| ((i * 97 + 13) % 256) as u8)
+            .collect();
+        RgbImage::from_raw(w, h, data).unwrap()
+    }
+
+    fn assert_same_warp(img: &RgbImage, map: &Affine, out_w: usize, out_h: usize) {
+        for border in [Border::Zero, Border::Replicate] {
+            let got = warp_rgb(img, map, out_w, out_h, border);
+            let want = warp_as_first_written(img, map, out_w, out_h, border);
+            assert!(
+                got.as_bytes() == want.as_slice(),
+                "{map:?} {out_w}x{out_h} {border:?} on {img:?}"
+            );
+        }
+    }
+
+    /// Rotated, scaled and shifted crops (inside, across every edge, beyond the image), output rows
+    /// of every length around the sampler's blocks of 8, on images down to one pixel: the same
+    /// bytes as the per-pixel walk.
     #[test]
-    fn floor_is_f32_floor_to_the_bit() {
+    fn the_sampler_gives_the_bytes_of_the_per_pixel_walk() {
+        let sizes = [(1, 1), (1, 6), (6, 1), (2, 2), (13, 9), (40, 31)];
+        let outputs = [(1, 1), (7, 3), (8, 2), (9, 5), (17, 17), (64, 11)];
+        let mut maps = 0;
+        for (w, h) in sizes {
+            let img = test_image(w, h);
+            for angle in [0.0f32, 0.3, -1.1, 2.9] {
+                for scale in [0.07f32, 0.5, 1.0, 1.37, 3.0] {
+                    for (cx, cy) in [(0.5, 0.5), (w as f32 / 2.0, h as f32 / 2.0), (-4.2, 9.9)] {
+                        let (sin, cos) = angle.sin_cos();
+                        let map = Affine {
+                            a: scale * cos,
+                            b: -scale * sin,
+                            c: scale * sin,
+                            d: scale * cos,
+                            tx: cx - 3.3 * scale,
+                            ty: cy - 2.1 * scale,
+                        };
+                        for (ow, oh) in outputs {
+                            assert_same_warp(&img, &map, ow, oh);
+                        }
+                        maps += 1;
+                    }
+                }
+            }
+        }
+        // Maps that leave the numbers: huge, infinite and NaN coefficients.
+        let img = test_image(13, 9);
+        for bad in [1e9, -3e38, f32::INFINITY, f32::NEG_INFINITY, f32::NAN] {
+            for map in [
+                Affine {
+                    a: bad,
+                    b: 0.0,
+                    c: 0.0,
+                    d: 1.0,
+                    tx: 0.0,
+                    ty: 0.0,
+                },
+                Affine {
+                    a: 1.0,
+                    b: 0.0,
+                    c: 0.0,
+                    d: 1.0,
+                    tx: 2.0,
+                    ty: bad,
+                },
+                Affine {
+                    a: 0.5,
+                    b: bad,
+                    c: bad,
+                    d: 0.5,
+                    tx: bad,
+                    ty: 1.0,
+                },
+            ] {
+                assert_same_warp(&img, &map, 11, 4);
+            }
+        }
+        assert!(maps > 300);
+    }
+
+    /// Source points at every whole number and half, one ulp either side, across a sweep of bit
+    /// patterns of both signs up to 2^24 and at the special values, one coordinate at a time: the
+    /// sampler's own floor gives the bits of `f32::floor`.
+    #[test]
+    fn the_sampler_floors_as_f32_floor_at_every_edge() {
         let specials = [
             0.0,
             -0.0,
@@ -211,48 +265,28 @@ mod tests {
             1e20,
             -1e20,
         ];
-        for x in rounding_edges(&specials, -300..=300, 16_777_216.0) {
-            assert_eq!(floor(x).to_bits(), x.floor().to_bits(), "{x:e}");
-        }
-    }
-
-    /// Samples inside, on the last row and column, and outside (both borders) read as before.
-    #[test]
-    fn the_inside_fast_path_samples_as_the_clamped_one() {
-        let (w, h) = (13u32, 9u32);
-        let data = (0..w * h * 3)
-            .map(|i| ((i * 97 + 13) % 256) as u8)
-            .collect();
-        let img = RgbImage::from_raw(w, h, data).unwrap();
+        let img = test_image(13, 9);
         let mut checked = 0;
-        for yi in -40..=(h as i32 * 10 + 40) {
-            for xi in -40..=(w as i32 * 10 + 40) {
-                let (x, y) = (xi as f32 * 0.1 + 0.013, yi as f32 * 0.1 - 0.007);
-                assert_eq!(
-                    bilinear(&img, x, y),
-                    bilinear_clamped(&img, x, y),
-                    "({x}, {y})"
-                );
+        for v in rounding_edges(&specials, -3..=16, 16_777_216.0) {
+            // A constant map puts the single output pixel at (v, 4.3), then at (6.7, v).
+            for (x, y) in [(v, 4.3), (6.7, v)] {
+                let map = Affine {
+                    a: 0.0,
+                    b: 0.0,
+                    c: 0.0,
+                    d: 0.0,
+                    tx: x,
+                    ty: y,
+                };
+                for border in [Border::Zero, Border::Replicate] {
+                    let got = warp_rgb(&img, &map, 1, 1, border);
+                    let want = warp_as_first_written(&img, &map, 1, 1, border);
+                    assert_eq!(got.as_bytes(), want.as_slice(), "({x:e}, {y:e}) {border:?}");
+                }
                 checked += 1;
             }
         }
-        for (x, y) in [
-            (12.0, 8.0),
-            (11.999, 7.999),
-            (-0.0, 0.0),
-            (f32::NAN, 1.0),
-            (1e9, -1e9),
-            (f32::INFINITY, 3.0),
-            (2.0, f32::NEG_INFINITY),
-            (f32::MAX, f32::MIN),
-        ] {
-            assert_eq!(
-                bilinear(&img, x, y),
-                bilinear_clamped(&img, x, y),
-                "({x}, {y})"
-            );
-        }
-        assert!(checked > 15_000);
+        assert!(checked > 500_000, "{checked}");
     }
 
     #[test]
