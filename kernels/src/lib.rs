@@ -1,6 +1,6 @@
 //! The inner loops that smartid-core runs on every frame: the model operators it runs instead of
-//! tract's (`vision/prelu.rs`, `vision/pool.rs`) and the bilinear sampler behind every model input
-//! (`vision/warp.rs`), on plain slices.
+//! tract's (`vision/prelu.rs`, `vision/pool.rs`), the bilinear sampler behind every model input
+//! (`vision/warp.rs`) and the input tensors' channel planes (`vision/model.rs`), on plain slices.
 //!
 //! They live in their own crate for one reason: the workspace's `Cargo.toml` builds this crate at
 //! opt-level 3 in every profile, where the rest of our code is at "s" in release (size first) and rustc
@@ -14,9 +14,11 @@
 
 #![forbid(unsafe_code)]
 
+mod planes;
 mod warp;
 
-pub use warp::{Border, RgbPlane, SourceMap, round_to_u8, warp_bilinear_rgb};
+pub use planes::rgb_to_planes;
+pub use warp::{Border, MAX_SIDE, RgbPlane, SourceMap, round_to_u8, warp_bilinear_rgb};
 
 /// `x < 0 ? x × slope : x` over one channel plane, in place. NaN and -0 stay as they are.
 #[inline(never)]

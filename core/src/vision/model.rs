@@ -110,38 +110,53 @@ impl OnnxModel {
     fn to_tensor(&self, crop: &RgbImage) -> Result<Tensor> {
         let spec = &self.input;
         let (c, h, w) = (spec.channels(), spec.height(), spec.width());
+        let err = |detail: String| Error::Inference {
+            role: self.role.into(),
+            detail,
+        };
         if crop.width() as usize != w || crop.height() as usize != h {
-            return Err(Error::Inference {
-                role: self.role.into(),
-                detail: "crop size differs from the model input".into(),
-            });
+            return Err(err("crop size differs from the model input".into()));
         }
         let px = crop.as_bytes();
-        let plane = h * w;
-        let mut data = vec![0f32; c * plane];
-        for i in 0..plane {
-            let (r, g, b) = (px[i * 3], px[i * 3 + 1], px[i * 3 + 2]);
+        // Written in place: a tensor built from a slice would copy it once more.
+        let mut tensor = Tensor::zero::<f32>(&spec.shape).map_err(|e| err(format!("{e}")))?;
+        {
+            let mut view = tensor
+                .try_as_plain_ram_mut()
+                .map_err(|e| err(format!("{e}")))?;
+            let data = view
+                .as_slice_mut::<f32>()
+                .map_err(|e| err(format!("{e}")))?;
             match spec.colour {
                 Colour::Rgb | Colour::Bgr => {
-                    let vals = if spec.colour == Colour::Rgb {
-                        [r, g, b]
+                    let order = if spec.colour == Colour::Rgb {
+                        [0, 1, 2]
                     } else {
-                        [b, g, r]
+                        [2, 1, 0]
                     };
-                    for ch in 0..3 {
-                        data[ch * plane + i] = (vals[ch] as f32 - spec.mean[ch]) / spec.std[ch];
-                    }
+                    let (mean, std) = (channel_values(&spec.mean)?, channel_values(&spec.std)?);
+                    smartid_kernels::rgb_to_planes(px, order, mean, std, data)
+                        .ok_or_else(|| err("the input is not three channel planes".into()))?;
                 }
                 Colour::Grey => {
-                    data[i] = (crate::frame::luma(r, g, b) - spec.mean[0]) / spec.std[0];
+                    if data.len() != h * w || c != 1 {
+                        return Err(err("the input is not one channel plane".into()));
+                    }
+                    for (v, p) in data.iter_mut().zip(px.chunks_exact(3)) {
+                        *v = (crate::frame::luma(p[0], p[1], p[2]) - spec.mean[0]) / spec.std[0];
+                    }
                 }
             }
         }
-        Tensor::from_shape(&spec.shape, &data).map_err(|e| Error::Inference {
-            role: self.role.into(),
-            detail: format!("{e}"),
-        })
+        Ok(tensor)
     }
+}
+
+/// The manifest's three per-channel values (its validation requires three for RGB and BGR).
+fn channel_values(values: &[f32]) -> Result<[f32; 3]> {
+    values
+        .try_into()
+        .map_err(|_| Error::ManifestInvalid("mean and std need one value per channel".into()))
 }
 
 pub fn softmax(logits: &[f32]) -> Vec<f32> {
@@ -153,4 +168,74 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
 
 pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x.clamp(-80.0, 80.0)).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::vision::onnx_graphs::{bits, model, node, sdk_plan, value};
+    use tract_onnx::pb::GraphProto;
+
+    /// A model whose output is its input, so `run` returns the input tensor as built.
+    fn identity(shape: [usize; 4], colour: Colour, mean: Vec<f32>, std: Vec<f32>) -> OnnxModel {
+        let dims: Vec<i64> = shape.iter().map(|d| *d as i64).collect();
+        let proto = model(GraphProto {
+            node: vec![node("Identity", &["x"], "y")],
+            input: vec![value("x", &dims)],
+            output: vec![value("y", &dims)],
+            ..Default::default()
+        });
+        OnnxModel {
+            role: "identity",
+            stage: Stage::Tensor,
+            plan: sdk_plan(&frontend::onnx(), &proto, &shape),
+            outputs: HashMap::from([("y".to_string(), 0)]),
+            input: InputSpec {
+                shape,
+                colour,
+                mean,
+                std,
+            },
+        }
+    }
+
+    /// Each colour order's planes, to the bit of `(pixel − mean) / std` in the manifest's order.
+    #[test]
+    fn input_planes_follow_the_colour_order_and_normalisation() {
+        let (w, h) = (5u32, 3u32);
+        let px: Vec<u8> = (0..w * h * 3).map(|i| (i * 53 % 256) as u8).collect();
+        let crop = RgbImage::from_raw(w, h, px.clone()).unwrap();
+        let (mean, std) = (vec![127.5, 3.0, 0.0], vec![127.5, 0.7, 255.0]);
+        let n = (w * h) as usize;
+        for (colour, order) in [(Colour::Rgb, [0, 1, 2]), (Colour::Bgr, [2, 1, 0])] {
+            let m = identity(
+                [1, 3, h as usize, w as usize],
+                colour,
+                mean.clone(),
+                std.clone(),
+            );
+            let got = m.run(&crop).unwrap().remove(0);
+            let mut want = Vec::new();
+            for k in 0..3 {
+                let c = order[k];
+                want.extend((0..n).map(|i| (f32::from(px[i * 3 + c]) - mean[k]) / std[k]));
+            }
+            assert_eq!(bits(&got), bits(&want), "{colour:?}");
+        }
+        let grey = identity(
+            [1, 1, h as usize, w as usize],
+            Colour::Grey,
+            vec![9.0],
+            vec![2.0],
+        );
+        let got = grey.run(&crop).unwrap().remove(0);
+        let want: Vec<f32> = px
+            .chunks_exact(3)
+            .map(|p| (crate::frame::luma(p[0], p[1], p[2]) - 9.0) / 2.0)
+            .collect();
+        assert_eq!(bits(&got), bits(&want));
+        let small = RgbImage::from_raw(2, 2, vec![0; 12]).unwrap();
+        assert!(matches!(grey.run(&small), Err(Error::Inference { .. })));
+    }
 }

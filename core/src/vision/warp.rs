@@ -10,6 +10,9 @@ use super::geometry::Affine;
 
 pub use smartid_kernels::Border;
 
+// Every image this module samples is a frame or smaller, within the kernel's limit.
+const _: () = assert!(crate::frame::MAX_SIDE as usize <= smartid_kernels::MAX_SIDE);
+
 /// Samples `out_w × out_h` pixels; output pixel (x, y) is the bilinear blend around `map(x, y)` in
 /// the source (`smartid-kernels`' sampler, built at opt-level 3).
 pub fn warp_rgb(
