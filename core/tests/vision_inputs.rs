@@ -245,6 +245,28 @@ fn corrupt_models_and_manifests_are_rejected() {
         ErrorCode::ModelLoad
     );
 
+    // The mesh and Iris both truncated: they are parsed on two threads, and the error names the mesh,
+    // the first of detector, mesh and Iris to fail, whichever thread ends first.
+    let (mut both, mut both_manifest) = (truncated.clone(), manifest.replace(old, &digest));
+    let mesh_file = "mediapipe/face_landmark.onnx";
+    let mesh_cut: Vec<u8> = files[mesh_file][..files[mesh_file].len() / 3].to_vec();
+    let mesh_digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&mesh_cut))
+    };
+    let mesh_spec = smartid_core::manifest::Manifest::parse(&manifest)
+        .unwrap()
+        .mesh
+        .model;
+    both_manifest = both_manifest.replace(&mesh_spec.sha256, &mesh_digest);
+    both.insert(mesh_file.into(), mesh_cut);
+    for _ in 0..3 {
+        match Engine::load(&both_manifest, &both) {
+            Err(smartid_core::Error::ModelLoad { role, .. }) => assert_eq!(role, "mesh"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     // Missing file.
     let mut missing = files.clone();
     missing.remove(file);

@@ -84,6 +84,52 @@ impl<T> DeferredInner<T> {
     }
 }
 
+/// The detector, mesh and Iris models, which the first frame needs: all three files verified, then
+/// the mesh and Iris parsed on threads beside the detector's, so that on a phone's several cores the
+/// load takes about the longest model's time rather than the sum. Errors come in that order, whichever
+/// thread finishes first.
+fn first_frame_models(
+    manifest: &Manifest,
+    source: &dyn ModelSource,
+) -> Result<(OnnxModel, OnnxModel, OnnxModel)> {
+    let detector = read_verified(source, "detector", &manifest.detector.model)?;
+    let mesh = read_verified(source, "mesh", &manifest.mesh.model)?;
+    let eyes = read_verified(source, "eyes", &manifest.eyes.model)?;
+    let mesh_job = || OnnxModel::load("mesh", &manifest.mesh.model, &mesh);
+    let eyes_job = || OnnxModel::load("eyes", &manifest.eyes.model, &eyes);
+    std::thread::scope(|scope| {
+        let mesh = spawn_load(scope, mesh_job);
+        let eyes = spawn_load(scope, eyes_job);
+        let detector = OnnxModel::load("detector", &manifest.detector.model, &detector);
+        let mesh = finish(mesh, mesh_job);
+        let eyes = finish(eyes, eyes_job);
+        Ok((detector?, mesh?, eyes?))
+    })
+}
+
+fn spawn_load<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    job: impl FnOnce() -> Result<OnnxModel> + Send + 'scope,
+) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, Result<OnnxModel>>> {
+    std::thread::Builder::new()
+        .name("smartid-load".into())
+        .spawn_scoped(scope, job)
+}
+
+/// A model parsed on a thread, or here when no thread could be started. A panic in the parser
+/// becomes an error.
+fn finish(
+    spawned: std::io::Result<std::thread::ScopedJoinHandle<'_, Result<OnnxModel>>>,
+    job: impl FnOnce() -> Result<OnnxModel>,
+) -> Result<OnnxModel> {
+    match spawned {
+        Ok(handle) => handle
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("a model load panicked".into()))),
+        Err(_) => job(),
+    }
+}
+
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine").finish_non_exhaustive()
@@ -151,10 +197,6 @@ impl Engine {
     /// anti-spoof model finish on a background thread ([`ready`](Self::ready) waits for them).
     pub fn load(manifest_text: &str, source: &dyn ModelSource) -> Result<Self> {
         let manifest = Manifest::parse(manifest_text)?;
-        let load = |role: &'static str, spec: &crate::manifest::ModelSpec| -> Result<OnnxModel> {
-            let bytes = read_verified(source, role, spec)?;
-            OnnxModel::load(role, spec, &bytes)
-        };
         // Read and verified now (a missing or altered file fails the load), parsed later.
         let embedder = {
             let (spec, bytes) = (
@@ -177,12 +219,10 @@ impl Engine {
             }
             None => None,
         };
-        let detector = Detector::new(
-            load("detector", &manifest.detector.model)?,
-            manifest.detector.clone(),
-        )?;
-        let mesh = Mesh::new(load("mesh", &manifest.mesh.model)?, manifest.mesh.clone())?;
-        let eyes = EyeModel::new(load("eyes", &manifest.eyes.model)?, manifest.eyes.clone())?;
+        let (detector, mesh, eyes) = first_frame_models(&manifest, source)?;
+        let detector = Detector::new(detector, manifest.detector.clone())?;
+        let mesh = Mesh::new(mesh, manifest.mesh.clone())?;
+        let eyes = EyeModel::new(eyes, manifest.eyes.clone())?;
         Ok(Self {
             manifest,
             detector,
