@@ -35,10 +35,11 @@ pub struct Engine {
 
 type Build<T> = Box<dyn FnOnce() -> Result<T> + Send>;
 
-/// A model verified at load and parsed on a background thread started then. The embedder and the
-/// anti-spoof model are not needed for the first guidance (they run on the session's worker, from
-/// the end of positioning): the first frame does not wait for them, and they are ready long before
-/// they are asked for. Whoever asks first while the build runs waits for it.
+/// A model verified at load and parsed on a background thread, started once the first frame's models
+/// are parsed. The embedder and the anti-spoof model are not needed for the first guidance (they run
+/// on the session's worker, from the end of positioning): the first frame does not wait for them,
+/// and they are ready long before they are asked for. Whoever asks first while the build runs waits
+/// for it.
 struct Deferred<T> {
     inner: Arc<DeferredInner<T>>,
 }
@@ -197,32 +198,35 @@ impl Engine {
     /// anti-spoof model finish on a background thread ([`ready`](Self::ready) waits for them).
     pub fn load(manifest_text: &str, source: &dyn ModelSource) -> Result<Self> {
         let manifest = Manifest::parse(manifest_text)?;
-        // Read and verified now (a missing or altered file fails the load), parsed later.
-        let embedder = {
-            let (spec, bytes) = (
-                manifest.embedder.clone(),
-                read_verified(source, "embedder", &manifest.embedder.model)?,
-            );
-            Deferred::start(Box::new(move || {
-                Embedder::new(OnnxModel::load("embedder", &spec.model, &bytes)?, spec)
-            }))
-        };
+        // Read and verified now (a missing or altered file fails the load), parsed once the first
+        // frame's models are: on one core they would compete with them, and the embedder's parse
+        // (its weights unfolded and packed) would add its memory peak to theirs.
+        let embedder = (
+            manifest.embedder.clone(),
+            read_verified(source, "embedder", &manifest.embedder.model)?,
+        );
         let antispoof = match &manifest.antispoof {
-            Some(spec) => {
-                let (spec, bytes) = (
-                    spec.clone(),
-                    read_verified(source, "antispoof", &spec.model)?,
-                );
-                Some(Deferred::start(Box::new(move || {
-                    AntiSpoof::new(OnnxModel::load("antispoof", &spec.model, &bytes)?, spec)
-                })))
-            }
+            Some(spec) => Some((
+                spec.clone(),
+                read_verified(source, "antispoof", &spec.model)?,
+            )),
             None => None,
         };
         let (detector, mesh, eyes) = first_frame_models(&manifest, source)?;
         let detector = Detector::new(detector, manifest.detector.clone())?;
         let mesh = Mesh::new(mesh, manifest.mesh.clone())?;
         let eyes = EyeModel::new(eyes, manifest.eyes.clone())?;
+        let embedder = {
+            let (spec, bytes) = embedder;
+            Deferred::start(Box::new(move || {
+                Embedder::new(OnnxModel::load("embedder", &spec.model, &bytes)?, spec)
+            }))
+        };
+        let antispoof = antispoof.map(|(spec, bytes)| {
+            Deferred::start(Box::new(move || {
+                AntiSpoof::new(OnnxModel::load("antispoof", &spec.model, &bytes)?, spec)
+            }))
+        });
         Ok(Self {
             manifest,
             detector,
