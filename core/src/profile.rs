@@ -22,9 +22,11 @@ pub enum Stage {
     Embedder,
     /// Evidence frames: crops kept and JPEG-encoded for the server.
     Evidence,
+    /// The RASP re-checks during a capture (reading `/proc`, asking the platform layer).
+    Rasp,
 }
 
-const STAGES: usize = 9;
+const STAGES: usize = 10;
 
 impl Stage {
     pub const ALL: [Stage; STAGES] = [
@@ -37,6 +39,7 @@ impl Stage {
         Stage::AntiSpoof,
         Stage::Embedder,
         Stage::Evidence,
+        Stage::Rasp,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +53,7 @@ impl Stage {
             Stage::AntiSpoof => "antispoof",
             Stage::Embedder => "embedder",
             Stage::Evidence => "evidence",
+            Stage::Rasp => "rasp",
         }
     }
 

@@ -387,12 +387,18 @@ fn quick_capture() -> CaptureConfig {
 struct SwitchableSignals {
     hooked: std::sync::atomic::AtomicBool,
     calls: std::sync::atomic::AtomicU32,
+    /// The threads that asked.
+    threads: std::sync::Mutex<Vec<std::thread::ThreadId>>,
 }
 
 impl smartid_core::PlatformSignals for SwitchableSignals {
     fn instrumentation(&self) -> Vec<String> {
         use std::sync::atomic::Ordering;
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.threads
+            .lock()
+            .unwrap()
+            .push(std::thread::current().id());
         if self.hooked.load(Ordering::SeqCst) {
             vec!["frida-gadget".into()]
         } else {
@@ -455,6 +461,9 @@ fn the_session_rechecks_the_environment_at_random_moments() {
         runs.len(),
         "every run asked the platform layer"
     );
+    // The checks run on the session's worker; the app's code is asked on the thread that pushes frames.
+    let here = std::thread::current().id();
+    assert!(signals.threads.lock().unwrap().iter().all(|t| *t == here));
 }
 
 /// Runs the recording into a turn-left challenge it never performs (so after the step change into the
@@ -496,8 +505,9 @@ fn hook_during_a_challenge(clock: impl Fn(usize) -> u64) -> (usize, Guidance, sm
 fn a_hook_that_appears_mid_capture_fails_it() {
     let (at, g, err) = hook_during_a_challenge(t_ms);
     assert_eq!(g.error_code, Some(ErrorCode::EnvironmentBlocked));
-    // Caught within the longest random wait (1.5 s ≈ 45 frames) of the injection.
-    assert!((30..30 + 46).contains(&at), "failed at frame {at}");
+    // Caught within the longest random wait (1.5 s ≈ 45 frames) of the injection; the re-check runs on
+    // the session's worker and its verdict lands 3 frames (the worker's lag) after it was asked for.
+    assert!((30 + 3..30 + 46 + 3).contains(&at), "failed at frame {at}");
     assert_eq!(err.code(), ErrorCode::EnvironmentBlocked);
     assert_eq!(
         err.to_string(),
@@ -509,7 +519,7 @@ fn a_hook_that_appears_mid_capture_fails_it() {
 #[test]
 fn a_frozen_clock_still_gets_rechecked() {
     let (at, _, err) = hook_during_a_challenge(|_| 1_000);
-    assert!((30..30 + 46).contains(&at), "failed at frame {at}");
+    assert!((30 + 3..30 + 46 + 3).contains(&at), "failed at frame {at}");
     assert_eq!(err.code(), ErrorCode::EnvironmentBlocked);
 }
 
@@ -536,6 +546,51 @@ fn a_hook_that_appears_after_the_capture_blocks_sealing() {
     assert_eq!(err.code(), ErrorCode::EnvironmentBlocked);
     // And the result is taken once.
     assert_eq!(s.finish().unwrap_err().code(), ErrorCode::CaptureConsumed);
+}
+
+/// The re-checks run on the session's worker and their verdict lands three frames after the frame
+/// that asked. A hook that appears on the very frame the capture completes on (after the last step
+/// change, while the session waits for its last results) is caught by the re-check asked for on that
+/// frame, which the session waits for: the capture fails, it does not complete.
+#[test]
+fn a_hook_on_the_completing_frame_fails_the_capture() {
+    let run = |hook_at: Option<usize>| {
+        let signals = std::sync::Arc::new(SwitchableSignals::default());
+        let cfg = CaptureConfig {
+            // Due on every frame (1–3 ms apart, frames 33 ms apart).
+            environment_recheck_ms: 1,
+            replay_seed: Some(5),
+            ..fixed(&[ChallengeKind::Blink])
+        };
+        let mut s = CaptureSession::new(engine(), cfg, hooking_blocks(signals.clone())).unwrap();
+        let mut progress = Vec::new();
+        for (i, f) in carphone_frames(0..120).iter().enumerate() {
+            if hook_at == Some(i) {
+                signals
+                    .hooked
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            let g = s.push_rgb(f, t_ms(i)).unwrap();
+            progress.push(g.progress);
+            if matches!(g.step, Step::Done | Step::Failed) {
+                break;
+            }
+        }
+        (progress, s.finish())
+    };
+    let (progress, clean) = run(None);
+    assert!(clean.is_ok(), "{:?}", clean.err());
+    let last = progress.len() - 1;
+    // The frames before the last one waited for the results on their way (`Finishing`).
+    assert!(
+        progress[last - 2..last]
+            .iter()
+            .all(|p| (*p - 0.99).abs() < 1e-6),
+        "{progress:?}"
+    );
+    let (progress, hooked) = run(Some(last));
+    assert_eq!(progress.len() - 1, last, "the same replay up to that frame");
+    assert_eq!(hooked.unwrap_err().code(), ErrorCode::EnvironmentBlocked);
 }
 
 /// The recording re-encoded at 6 kbit/s (fixtures/faces/PROVENANCE.md): the detector still sees the
@@ -574,8 +629,9 @@ fn a_heavily_compressed_recording_is_guided_not_told_there_is_no_face() {
     assert!(guidance.iter().all(|g| g.step != Step::Capturing));
 }
 
-/// The heavy models run on the session's worker, off the caller's thread, and a replay with a seed
-/// gives the same guidance, checks and template whether they run there or inline, run after run.
+/// The heavy models and the RASP re-checks run on the session's worker, off the caller's thread, and
+/// a replay with a seed gives the same guidance, checks and template whether they run there or
+/// inline, run after run.
 #[test]
 fn a_seeded_replay_is_the_same_with_the_models_on_the_worker_or_inline() {
     use smartid_core::profile::Stage;
@@ -588,9 +644,11 @@ fn a_seeded_replay_is_the_same_with_the_models_on_the_worker_or_inline() {
         };
         let mut s = CaptureSession::new(engine(), cfg, desktop_checks()).unwrap();
         let (mut guidance, mut caller_embedder) = (Vec::new(), std::time::Duration::ZERO);
+        let mut caller_rasp = std::time::Duration::ZERO;
         for (i, f) in frames.iter().enumerate() {
             let g = s.push_rgb(f, t_ms(i)).unwrap();
             caller_embedder += s.frame_times().get(Stage::Embedder);
+            caller_rasp += s.frame_times().get(Stage::Rasp);
             let end = matches!(g.step, Step::Done | Step::Failed);
             guidance.push(format!("{g:?}"));
             if end {
@@ -598,27 +656,37 @@ fn a_seeded_replay_is_the_same_with_the_models_on_the_worker_or_inline() {
             }
         }
         let worker_embedder = s.worker_times().get(Stage::Embedder);
+        let worker_rasp = s.worker_times().get(Stage::Rasp);
         let r = s.finish().unwrap();
+        // The start and the step changes into the challenge and into the capture, at least (the
+        // drawn moments are not part of the replay: a replay seed never predicts the RASP's).
+        assert!(
+            r.environment().runs.len() >= 3,
+            "{:?}",
+            r.environment().runs
+        );
         let outcome = (
             guidance,
             r.template().values().to_vec(),
             r.template_frame(),
             format!("{:?}", r.evidence()),
         );
-        (outcome, caller_embedder, worker_embedder)
+        let caller = (caller_embedder, caller_rasp);
+        (outcome, caller, (worker_embedder, worker_rasp))
     };
+    let zero = std::time::Duration::ZERO;
     let (first, caller, worker) = run(true);
     assert_eq!(
         caller,
-        std::time::Duration::ZERO,
-        "no embedding on the caller's thread"
+        (zero, zero),
+        "no embedding, no re-check on the caller's thread"
     );
-    assert!(worker > std::time::Duration::ZERO);
+    assert!(worker.0 > zero && worker.1 > zero, "{worker:?}");
     let (again, _, _) = run(true);
     assert!(first == again, "the same replay gave another result");
     let (inline, caller, worker) = run(false);
-    assert!(caller > std::time::Duration::ZERO);
-    assert_eq!(worker, std::time::Duration::ZERO);
+    assert!(caller.0 > zero && caller.1 > zero, "{caller:?}");
+    assert_eq!(worker, (zero, zero));
     assert!(first == inline, "worker and inline runs differ");
     // Seeded schedules are predictable: the result is a replay.
     assert!(first.3.contains("test_mode: true"));

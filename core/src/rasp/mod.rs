@@ -593,10 +593,59 @@ impl EnvironmentChecks {
         )
     }
 
+    /// One run split in two: the platform layer's answers, asked now on this thread (apps write their
+    /// `PlatformSignals` for the capture thread, and an iOS one hops to the main thread), and the
+    /// checks on them, which may then run on any thread ([`PreparedRun::run`]): the session's worker
+    /// during a capture, where reading `/proc` and the loaded images costs no camera frame.
+    #[cfg(feature = "capture")]
+    pub(crate) fn prepare(self: &Arc<Self>) -> PreparedRun {
+        let s = self.signals.as_ref();
+        // Exactly what `run_checks` asks: properties on Android only, the signature only when the
+        // config expects one; never the attestation (asked while sealing).
+        let answers = StaticSignals {
+            build_properties: if self.platform == Platform::Android {
+                s.build_properties()
+            } else {
+                Vec::new()
+            },
+            instrumentation: s.instrumentation(),
+            location: s.location(),
+            vpn_active: s.vpn_active(),
+            proxy: s.proxy(),
+            app_signature: if self.config.expected_signatures.is_empty() {
+                None
+            } else {
+                s.app_signature()
+            },
+            attestation_token: None,
+        };
+        PreparedRun {
+            checks: self.clone(),
+            answers,
+        }
+    }
+
     /// Asks the platform for an attestation bound to `request_hash`: once per capture, while sealing
     /// (`seal::envelope::attestation_request_hash`).
     pub fn attest(&self, request_hash: &[u8; 32]) -> Option<String> {
         self.signals.attestation_token(request_hash)
+    }
+}
+
+/// A check run whose platform answers were gathered on the thread that asked for it
+/// ([`EnvironmentChecks::prepare`]).
+#[cfg(feature = "capture")]
+pub(crate) struct PreparedRun {
+    checks: Arc<EnvironmentChecks>,
+    answers: StaticSignals,
+}
+
+#[cfg(feature = "capture")]
+impl PreparedRun {
+    /// Runs every check on the gathered answers: the same report as [`EnvironmentChecks::run`] then.
+    pub(crate) fn run(&self) -> EnvironmentReport {
+        let c = &self.checks;
+        run_checks(&c.root, c.platform, &self.answers, &c.policy, &c.config)
     }
 }
 
@@ -664,6 +713,94 @@ fn run_checks(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    /// A run prepared on one thread and checked on another reports what a run in one go does, and
+    /// asks the platform layer on the preparing thread only, once per method it needs.
+    #[cfg(feature = "capture")]
+    #[test]
+    fn a_prepared_run_reports_what_a_direct_run_does() {
+        use super::*;
+        use std::sync::Mutex;
+        use std::thread::ThreadId;
+
+        #[derive(Default)]
+        struct Recording {
+            asked: Mutex<Vec<(&'static str, ThreadId)>>,
+        }
+        impl Recording {
+            fn note(&self, method: &'static str) {
+                if let Ok(mut a) = self.asked.lock() {
+                    a.push((method, std::thread::current().id()));
+                }
+            }
+        }
+        impl PlatformSignals for Recording {
+            fn build_properties(&self) -> Vec<BuildProperty> {
+                self.note("build_properties");
+                vec![BuildProperty::new("ro.debuggable", "1")]
+            }
+            fn instrumentation(&self) -> Vec<String> {
+                self.note("instrumentation");
+                vec!["hooking:xposed".into()]
+            }
+            fn vpn_active(&self) -> Option<bool> {
+                self.note("vpn_active");
+                Some(true)
+            }
+            fn app_signature(&self) -> Option<String> {
+                self.note("app_signature");
+                Some("ab".repeat(32))
+            }
+        }
+        let signals = Arc::new(Recording::default());
+        let tree = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rasp/rooted");
+        let config = RaspConfig {
+            expected_signatures: vec!["cd".repeat(32)],
+            ..RaspConfig::default()
+        };
+        let checks = Arc::new(
+            EnvironmentChecks::new(signals.clone(), RaspPolicy::mobile(), config)
+                .with_root(FsRoot::at(tree), Platform::Android),
+        );
+        let direct = checks.run();
+        let prepared = checks.prepare();
+        let here = std::thread::current().id();
+        let asked: Vec<_> = signals.asked.lock().map(|a| a.clone()).unwrap_or_default();
+        let elsewhere = std::thread::spawn(move || prepared.run()).join().unwrap();
+        assert_eq!(
+            serde_json::to_value(&elsewhere).unwrap(),
+            serde_json::to_value(&direct).unwrap()
+        );
+        // Root, hooking, VPN and a signature mismatch: the answers reached the checks.
+        assert_eq!(direct.decision, Decision::Block);
+        for t in [
+            Threat::Root,
+            Threat::Hooking,
+            Threat::Vpn,
+            Threat::AppTampered,
+        ] {
+            assert!(direct.findings.iter().any(|f| f.threat == t), "{t:?}");
+        }
+        let after_prepare = signals.asked.lock().map(|a| a.clone()).unwrap_or_default();
+        assert_eq!(
+            asked.len(),
+            after_prepare.len(),
+            "the run asked nothing more"
+        );
+        let prepared_asks = &after_prepare[after_prepare.len() - 4..];
+        assert!(prepared_asks.iter().all(|(_, t)| *t == here));
+        let mut methods: Vec<_> = prepared_asks.iter().map(|(m, _)| *m).collect();
+        methods.sort_unstable();
+        assert_eq!(
+            methods,
+            [
+                "app_signature",
+                "build_properties",
+                "instrumentation",
+                "vpn_active"
+            ]
+        );
+    }
 
     #[test]
     fn findings_are_bounded_on_a_character_boundary() {

@@ -1,5 +1,9 @@
 //! The session's own RASP runs: at the start, at unpredictable moments during the capture (a CSPRNG
-//! draws each next interval), at every step change; the result re-checks before sealing.
+//! draws each next interval), at every step change; the result re-checks before sealing. The start
+//! runs on the caller's thread (a blocked device never opens the camera); the re-checks during the
+//! capture are asked for on the camera thread at their moment (the platform layer answers there) and
+//! the checks run on the session's worker, their verdict applied a fixed number of frames later like
+//! a model result (`worker`).
 //!
 //! The moments are drawn in capture time and, as a backstop, in frames: frames injected with a frozen
 //! or crawling clock still reach a check within a drawn number of frames.
@@ -50,17 +54,19 @@ impl EnvironmentWatch {
         &self.report
     }
 
-    /// Checks again when the drawn moment has come, or at once when `force`d (a step change). A forced
-    /// check leaves the random schedule alone: it must not push the next unpredictable check later.
-    pub(super) fn tick(&mut self, at_ms: u64, frame: u64, force: bool) -> Result<()> {
+    /// Whether the checks run again now: the drawn moment has come, or at once when `force`d (a step
+    /// change). A forced check leaves the random schedule alone: it must not push the next
+    /// unpredictable check later.
+    pub(super) fn due(&mut self, at_ms: u64, frame: u64, force: bool) -> bool {
         let due = at_ms >= self.next_at_ms || frame >= self.next_at_frame;
-        if !force && !due {
-            return Ok(());
-        }
-        let report = self.checks.run();
         if due {
             self.schedule(at_ms, frame);
         }
+        due || force
+    }
+
+    /// A re-check's report, in the order they were asked for; `EnvironmentBlocked` when it blocks.
+    pub(super) fn recheck(&mut self, report: EnvironmentReport, at_ms: u64) -> Result<()> {
         self.record(report, CheckPhase::Capture, at_ms)
     }
 

@@ -273,9 +273,7 @@ impl CaptureSession {
         if elapsed > self.cfg.overall_timeout_ms {
             return Ok(self.fail(Error::CaptureTimeout, None));
         }
-        if let Err(e) = self.environment.tick(elapsed, frame_no, false) {
-            return Ok(self.fail(e, None));
-        }
+        self.recheck_environment(elapsed, frame_no, false)?;
         if self.cfg.frame_clock_check {
             let wall = (self.clock)();
             let wall_elapsed = wall.saturating_sub(*self.wall_start.get_or_insert(wall));
@@ -352,11 +350,8 @@ impl CaptureSession {
         let step_before = self.step();
         let guidance = self.advance(face, rgb, facts)?;
         // Every step change is a moment an attacker would pick: check the environment there too.
-        if step_before != self.step()
-            && !self.is_over()
-            && let Err(e) = self.environment.tick(elapsed, frame_no, true)
-        {
-            return Ok(self.fail(e, guidance.face_box));
+        if step_before != self.step() && !self.is_over() {
+            self.recheck_environment(elapsed, frame_no, true)?;
         }
         Ok(guidance)
     }
@@ -411,10 +406,28 @@ impl CaptureSession {
                         self.passive.add(p);
                     }
                 }
+                (Purpose::Environment { at_ms }, Output::Environment(report)) => {
+                    if let Err(e) = self.environment.recheck(*report, at_ms) {
+                        return Ok(Some(self.fail(e, None)));
+                    }
+                }
                 _ => return Err(Error::Internal("model result of the wrong kind".into())),
             }
         }
         Ok(None)
+    }
+
+    /// Asks for the RASP checks again when their drawn moment has come, or at once when `force`d (a
+    /// step change). The checks run on the worker (a read of `/proc` cost a frame 5–15 ms); the
+    /// verdict is applied in order with the model results, and every one before the capture completes.
+    fn recheck_environment(&mut self, at_ms: u64, frame_no: u64, force: bool) -> Result<()> {
+        if !self.environment.due(at_ms, frame_no, force) {
+            return Ok(());
+        }
+        // The platform layer is asked here, on the caller's thread; the checks run on the worker.
+        let job = Job::Environment(self.environment.checks().prepare());
+        self.worker
+            .submit(frame_no, Purpose::Environment { at_ms }, job)
     }
 
     /// Waits for every model result still on its way: whether one of them is a failed identity check.
@@ -775,6 +788,12 @@ impl CaptureSession {
     /// Passive decision, final identity check, template: every model result asked for is applied.
     fn complete(&mut self, t_ms: u64) -> Guidance {
         let bbox = None;
+        // Re-checks asked for on the finishing frames are still on their way: wait for them.
+        match self.apply_model_results(u64::MAX) {
+            Ok(None) => {}
+            Ok(Some(failed)) => return failed,
+            Err(e) => return self.fail(e, bbox),
+        }
         // Passive alone has no challenge to show motion: a held still (frozen frames) is not a face.
         if self.cfg.liveness == LivenessMode::Passive && self.capture_frozen * 2 > self.capture_seen
         {

@@ -1,9 +1,10 @@
-//! The heavy models off the camera thread. Embeddings (the identity reference, identity checks,
-//! template candidates) and the anti-spoof model run on a worker thread at a lower priority; the
-//! session applies each result exactly [`LAG_FRAMES`] frames after the frame that asked for it, and
-//! waits for it then if it is late. So no single `push_frame` carries a 10–40 ms model, and a replay of
-//! the same frames gives the same result whatever the threads' timing: results land on the same frames
-//! as when the models run inline (`CaptureConfig::background_models = false`).
+//! The heavy work off the camera thread. Embeddings (the identity reference, identity checks,
+//! template candidates), the anti-spoof model and the RASP re-checks during a capture run on a worker
+//! thread at a lower priority; the session applies each result a fixed number of frames
+//! ([`LAG_FRAMES`]) after the frame that asked for it, and waits for it then if it is late. So no single `push_frame` carries a
+//! 10–40 ms model or a 5–15 ms read of `/proc`, and a replay of the same frames gives the same result
+//! whatever the threads' timing: results land on the same frames as when the work runs inline
+//! (`CaptureConfig::background_models = false`).
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -12,24 +13,28 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crate::error::{Error, Result};
 use crate::frame::RgbImage;
-use crate::profile::{self, StageTimes};
+use crate::profile::{self, Stage, StageTimes};
+use crate::rasp::{EnvironmentReport, PreparedRun};
 use crate::vision::{Embedding, Engine};
 
 /// Frames between asking for a model result and applying it: 100 ms at 30 fps, several times the
 /// slowest model's run on a phone's little core, so the camera thread rarely waits.
 pub(super) const LAG_FRAMES: u64 = 3;
 
-/// A model run the session asks for, with its input already cut on the camera thread.
+/// A run the session asks for, with its input already cut on the camera thread.
 pub(super) enum Job {
     /// A face aligned for the embedder.
     Embed(RgbImage),
     /// The anti-spoof model's crop.
     Live(RgbImage),
+    /// The RASP checks, run again on the platform layer's answers gathered on the camera thread.
+    Environment(PreparedRun),
 }
 
 pub(super) enum Output {
     Embedding(Embedding),
     Live(Option<f32>),
+    Environment(Box<EnvironmentReport>),
 }
 
 /// What a result is for; the session decides what it means when it applies it.
@@ -43,6 +48,8 @@ pub(super) enum Purpose {
     Candidate { frame: u64 },
     /// A passive-liveness sample.
     Passive,
+    /// A RASP re-check asked for at this moment of the capture (ms since its first frame).
+    Environment { at_ms: u64 },
 }
 
 /// One result due now.
@@ -98,7 +105,7 @@ impl ModelWorker {
         })
     }
 
-    /// Asks for a model run on behalf of `frame`; its result is applied at `frame + LAG_FRAMES`.
+    /// Asks for a run on behalf of `frame`; its result is applied at `frame + LAG_FRAMES`.
     pub(super) fn submit(&mut self, frame: u64, purpose: Purpose, job: Job) -> Result<()> {
         match &mut self.runner {
             Runner::Inline { engine, done } => {
@@ -170,5 +177,11 @@ fn execute(engine: &Engine, job: Job) -> Result<Output> {
     match job {
         Job::Embed(aligned) => engine.embed_aligned(&aligned).map(Output::Embedding),
         Job::Live(crop) => engine.live_probability_of_crop(&crop).map(Output::Live),
+        Job::Environment(prepared) => {
+            let start = std::time::Instant::now();
+            let report = prepared.run();
+            profile::record(Stage::Rasp, start);
+            Ok(Output::Environment(Box::new(report)))
+        }
     }
 }
