@@ -692,10 +692,10 @@ impl CaptureSession {
                     !self.cfg.liveness.passive() || samples >= self.cfg.passive_min_samples
                 };
                 if seen >= self.cfg.capture_frames && self.best.is_some() && passive_ready {
-                    // Everything asked for up to this frame is applied `LAG_FRAMES` later; then
-                    // the capture completes, whatever the threads' timing.
+                    // Everything asked for up to this frame is applied by `at`; then the capture
+                    // completes, whatever the threads' timing.
                     self.state = State::Finishing {
-                        at: frame_no + worker::LAG_FRAMES,
+                        at: self.worker.settled_at(frame_no),
                     };
                     return Ok(self.guidance(bbox));
                 }

@@ -21,6 +21,13 @@ use crate::vision::{Embedding, Engine};
 /// slowest model's run on a phone's little core, so the camera thread rarely waits.
 pub(super) const LAG_FRAMES: u64 = 3;
 
+/// The reference embedding's lag: 400 ms at 30 fps. It is the embedder's first run, so it waits for
+/// the embedder's parse, which the engine starts in the background once the first frame's models are
+/// ready (`Engine::load`). When frames come right after the load, 100 ms was not enough for that
+/// parse on one core: the camera thread waited for it on the reference's frame (docs/performance.md).
+/// Results asked for after the reference wait behind it (they are applied in order).
+pub(super) const REFERENCE_LAG_FRAMES: u64 = 12;
+
 /// A run the session asks for, with its input already cut on the camera thread.
 pub(super) enum Job {
     /// A face aligned for the embedder.
@@ -105,7 +112,8 @@ impl ModelWorker {
         })
     }
 
-    /// Asks for a run on behalf of `frame`; its result is applied at `frame + LAG_FRAMES`.
+    /// Asks for a run on behalf of `frame`; its result is applied at `frame + LAG_FRAMES` (the
+    /// reference's at `frame + REFERENCE_LAG_FRAMES`), and never before the results asked for earlier.
     pub(super) fn submit(&mut self, frame: u64, purpose: Purpose, job: Job) -> Result<()> {
         match &mut self.runner {
             Runner::Inline { engine, done } => {
@@ -113,7 +121,12 @@ impl ModelWorker {
             }
             Runner::Thread { jobs, .. } => jobs.send(job).map_err(|_| worker_stopped())?,
         }
-        self.pending.push_back((frame + LAG_FRAMES, purpose));
+        let lag = match purpose {
+            Purpose::Reference => REFERENCE_LAG_FRAMES,
+            _ => LAG_FRAMES,
+        };
+        let after = self.pending.back().map_or(0, |(due, _)| *due);
+        self.pending.push_back(((frame + lag).max(after), purpose));
         Ok(())
     }
 
@@ -132,6 +145,12 @@ impl ModelWorker {
             ready.push(Ready { purpose, output });
         }
         Ok(ready)
+    }
+
+    /// The frame by which every result asked for up to `frame` is applied.
+    pub(super) fn settled_at(&self, frame: u64) -> u64 {
+        let last = self.pending.back().map_or(0, |(due, _)| *due);
+        (frame + LAG_FRAMES).max(last)
     }
 
     /// Every result asked for, waiting for each.
