@@ -515,6 +515,41 @@ fn a_hook_that_appears_mid_capture_fails_it() {
     );
 }
 
+/// A challenge that fails while a blocking re-check is on its way (asked for on the frame before, its
+/// verdict due two frames after) reports the device, not the challenge: 6001, not 5003.
+#[test]
+fn a_challenge_failing_while_a_blocking_recheck_is_on_its_way_reports_the_device() {
+    let run = |hook_at: Option<usize>| {
+        let signals = std::sync::Arc::new(SwitchableSignals::default());
+        let cfg = CaptureConfig {
+            // Due on every frame; a turn-left challenge the recording never performs times out.
+            environment_recheck_ms: 1,
+            challenge_timeout_ms: 1_000,
+            replay_seed: Some(3),
+            ..fixed(&[ChallengeKind::TurnLeft])
+        };
+        let mut s = CaptureSession::new(engine(), cfg, hooking_blocks(signals.clone())).unwrap();
+        let mut end = 0;
+        for (i, f) in carphone_frames(0..120).iter().enumerate() {
+            if hook_at == Some(i) {
+                signals
+                    .hooked
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            end = i;
+            if s.push_rgb(f, t_ms(i)).unwrap().step == Step::Failed {
+                break;
+            }
+        }
+        (end, s.finish().unwrap_err())
+    };
+    let (timed_out, err) = run(None);
+    assert_eq!(err.code(), ErrorCode::ChallengeFailed);
+    let (end, err) = run(Some(timed_out - 1));
+    assert_eq!(end, timed_out, "it ended on the same frame");
+    assert_eq!(err.code(), ErrorCode::EnvironmentBlocked);
+}
+
 /// A clock frozen by the injector does not stop the re-checks: the frame count reaches them.
 #[test]
 fn a_frozen_clock_still_gets_rechecked() {

@@ -430,22 +430,29 @@ impl CaptureSession {
             .submit(frame_no, Purpose::Environment { at_ms }, job)
     }
 
-    /// Waits for every model result still on its way: whether one of them is a failed identity check.
-    fn identity_fails_pending(&mut self) -> bool {
+    /// Waits for every result still on its way: what they say about a capture that is failing. A
+    /// blocking RASP re-check comes first (whatever the face did, the device is not trusted), then a
+    /// failed identity check.
+    fn verdict_on_the_way(&mut self) -> Option<Error> {
         let Ok(ready) = self.worker.drain() else {
-            return false;
+            return None;
         };
-        let mut changed = false;
+        let (mut changed, mut blocked) = (false, None);
         for r in ready {
             match (r.purpose, r.output) {
                 (Purpose::Reference, Ok(Output::Embedding(e))) => self.identity.set_reference(e),
                 (Purpose::Identity { turned }, Ok(Output::Embedding(e))) => {
                     changed |= !self.identity.compare(&e, turned);
                 }
+                (Purpose::Environment { at_ms }, Ok(Output::Environment(report))) => {
+                    if let Err(e) = self.environment.recheck(*report, at_ms) {
+                        blocked.get_or_insert(e);
+                    }
+                }
                 _ => {}
             }
         }
-        changed
+        blocked.or(changed.then_some(Error::FaceChanged))
     }
 
     /// Identity for this frame's face, once the reference was asked for (its result comes first).
@@ -870,16 +877,17 @@ impl CaptureSession {
     }
 
     fn fail(&mut self, e: Error, bbox: Option<BoxF>) -> Guidance {
-        // A face swapped into place also breaks the challenge it was asked; the identity result on
-        // its way says what really happened, so it is waited for.
+        // A face swapped into place also breaks the challenge it was asked, and a re-check on its
+        // way may have found the hook behind a failure: the results on their way say what really
+        // happened, so they are waited for.
         let about_the_face = matches!(
             e,
             Error::ChallengeFailed { .. }
                 | Error::InjectionSuspected { .. }
                 | Error::SpoofSuspected
         );
-        let e = if about_the_face && self.identity_fails_pending() {
-            Error::FaceChanged
+        let e = if about_the_face {
+            self.verdict_on_the_way().unwrap_or(e)
         } else {
             e
         };
