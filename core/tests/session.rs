@@ -466,6 +466,35 @@ fn the_session_rechecks_the_environment_at_random_moments() {
     assert!(signals.threads.lock().unwrap().iter().all(|t| *t == here));
 }
 
+/// Replays the recording under `cfg` with hooking blocking, the platform layer reporting a hook from
+/// frame `hook_at` on (never when `None`): the guidance of every frame until the capture ended, and
+/// its outcome.
+fn replay_with_hook(
+    cfg: CaptureConfig,
+    hook_at: Option<usize>,
+) -> (
+    Vec<Guidance>,
+    Result<smartid_core::CaptureResult, smartid_core::Error>,
+) {
+    let signals = std::sync::Arc::new(SwitchableSignals::default());
+    let mut s = CaptureSession::new(engine(), cfg, hooking_blocks(signals.clone())).unwrap();
+    let mut out = Vec::new();
+    for (i, f) in carphone_frames(0..120).iter().enumerate() {
+        if hook_at == Some(i) {
+            signals
+                .hooked
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let g = s.push_rgb(f, t_ms(i)).unwrap();
+        let end = matches!(g.step, Step::Done | Step::Failed);
+        out.push(g);
+        if end {
+            break;
+        }
+    }
+    (out, s.finish())
+}
+
 /// Runs the recording into a turn-left challenge it never performs (so after the step change into the
 /// challenge, around frame 2, only the session's random re-checks run), with a hook appearing at frame
 /// 30 and frame times from `clock`. Returns the frame where the capture ended and its outcome.
@@ -519,35 +548,19 @@ fn a_hook_that_appears_mid_capture_fails_it() {
 /// verdict due two frames after) reports the device, not the challenge: 6001, not 5003.
 #[test]
 fn a_challenge_failing_while_a_blocking_recheck_is_on_its_way_reports_the_device() {
-    let run = |hook_at: Option<usize>| {
-        let signals = std::sync::Arc::new(SwitchableSignals::default());
-        let cfg = CaptureConfig {
-            // Due on every frame; a turn-left challenge the recording never performs times out.
-            environment_recheck_ms: 1,
-            challenge_timeout_ms: 1_000,
-            replay_seed: Some(3),
-            ..fixed(&[ChallengeKind::TurnLeft])
-        };
-        let mut s = CaptureSession::new(engine(), cfg, hooking_blocks(signals.clone())).unwrap();
-        let mut end = 0;
-        for (i, f) in carphone_frames(0..120).iter().enumerate() {
-            if hook_at == Some(i) {
-                signals
-                    .hooked
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-            end = i;
-            if s.push_rgb(f, t_ms(i)).unwrap().step == Step::Failed {
-                break;
-            }
-        }
-        (end, s.finish().unwrap_err())
+    let cfg = CaptureConfig {
+        // Due on every frame; a turn-left challenge the recording never performs times out.
+        environment_recheck_ms: 1,
+        challenge_timeout_ms: 1_000,
+        replay_seed: Some(3),
+        ..fixed(&[ChallengeKind::TurnLeft])
     };
-    let (timed_out, err) = run(None);
-    assert_eq!(err.code(), ErrorCode::ChallengeFailed);
-    let (end, err) = run(Some(timed_out - 1));
-    assert_eq!(end, timed_out, "it ended on the same frame");
-    assert_eq!(err.code(), ErrorCode::EnvironmentBlocked);
+    let (guidance, clean) = replay_with_hook(cfg.clone(), None);
+    assert_eq!(clean.unwrap_err().code(), ErrorCode::ChallengeFailed);
+    let timed_out = guidance.len() - 1;
+    let (guidance, hooked) = replay_with_hook(cfg, Some(timed_out - 1));
+    assert_eq!(guidance.len() - 1, timed_out, "it ended on the same frame");
+    assert_eq!(hooked.unwrap_err().code(), ErrorCode::EnvironmentBlocked);
 }
 
 /// A clock frozen by the injector does not stop the re-checks: the frame count reaches them.
@@ -589,42 +602,24 @@ fn a_hook_that_appears_after_the_capture_blocks_sealing() {
 /// frame, which the session waits for: the capture fails, it does not complete.
 #[test]
 fn a_hook_on_the_completing_frame_fails_the_capture() {
-    let run = |hook_at: Option<usize>| {
-        let signals = std::sync::Arc::new(SwitchableSignals::default());
-        let cfg = CaptureConfig {
-            // Due on every frame (1–3 ms apart, frames 33 ms apart).
-            environment_recheck_ms: 1,
-            replay_seed: Some(5),
-            ..fixed(&[ChallengeKind::Blink])
-        };
-        let mut s = CaptureSession::new(engine(), cfg, hooking_blocks(signals.clone())).unwrap();
-        let mut progress = Vec::new();
-        for (i, f) in carphone_frames(0..120).iter().enumerate() {
-            if hook_at == Some(i) {
-                signals
-                    .hooked
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-            let g = s.push_rgb(f, t_ms(i)).unwrap();
-            progress.push(g.progress);
-            if matches!(g.step, Step::Done | Step::Failed) {
-                break;
-            }
-        }
-        (progress, s.finish())
+    let cfg = CaptureConfig {
+        // Due on every frame (1–3 ms apart, frames 33 ms apart).
+        environment_recheck_ms: 1,
+        replay_seed: Some(5),
+        ..fixed(&[ChallengeKind::Blink])
     };
-    let (progress, clean) = run(None);
+    let (guidance, clean) = replay_with_hook(cfg.clone(), None);
     assert!(clean.is_ok(), "{:?}", clean.err());
-    let last = progress.len() - 1;
+    let last = guidance.len() - 1;
     // The frames before the last one waited for the results on their way (`Finishing`).
     assert!(
-        progress[last - 2..last]
+        guidance[last - 2..last]
             .iter()
-            .all(|p| (*p - 0.99).abs() < 1e-6),
-        "{progress:?}"
+            .all(|g| (g.progress - 0.99).abs() < 1e-6),
+        "{guidance:?}"
     );
-    let (progress, hooked) = run(Some(last));
-    assert_eq!(progress.len() - 1, last, "the same replay up to that frame");
+    let (guidance, hooked) = replay_with_hook(cfg, Some(last));
+    assert_eq!(guidance.len() - 1, last, "the same replay up to that frame");
     assert_eq!(hooked.unwrap_err().code(), ErrorCode::EnvironmentBlocked);
 }
 
