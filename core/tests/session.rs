@@ -22,9 +22,23 @@ fn replay(
     Vec<Guidance>,
     Result<smartid_core::CaptureResult, smartid_core::Error>,
 ) {
-    let mut s = CaptureSession::new(engine(), cfg, desktop_checks()).unwrap();
+    replay_checked(cfg, frames, desktop_checks(), |_| {})
+}
+
+/// [`replay`] with these RASP checks, calling `before_frame` with each frame's index before pushing it.
+fn replay_checked(
+    cfg: CaptureConfig,
+    frames: &[RgbImage],
+    checks: std::sync::Arc<smartid_core::EnvironmentChecks>,
+    mut before_frame: impl FnMut(usize),
+) -> (
+    Vec<Guidance>,
+    Result<smartid_core::CaptureResult, smartid_core::Error>,
+) {
+    let mut s = CaptureSession::new(engine(), cfg, checks).unwrap();
     let mut out = Vec::new();
     for (i, f) in frames.iter().enumerate() {
+        before_frame(i);
         let g = s.push_rgb(f, t_ms(i)).unwrap();
         let end = matches!(g.step, Step::Done | Step::Failed);
         out.push(g);
@@ -477,22 +491,14 @@ fn replay_with_hook(
     Result<smartid_core::CaptureResult, smartid_core::Error>,
 ) {
     let signals = std::sync::Arc::new(SwitchableSignals::default());
-    let mut s = CaptureSession::new(engine(), cfg, hooking_blocks(signals.clone())).unwrap();
-    let mut out = Vec::new();
-    for (i, f) in carphone_frames(0..120).iter().enumerate() {
+    let checks = hooking_blocks(signals.clone());
+    replay_checked(cfg, &carphone_frames(0..120), checks, |i| {
         if hook_at == Some(i) {
             signals
                 .hooked
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }
-        let g = s.push_rgb(f, t_ms(i)).unwrap();
-        let end = matches!(g.step, Step::Done | Step::Failed);
-        out.push(g);
-        if end {
-            break;
-        }
-    }
-    (out, s.finish())
+    })
 }
 
 /// Runs the recording into a turn-left challenge it never performs (so after the step change into the
