@@ -22,7 +22,8 @@ pub enum Stage {
     Embedder,
     /// Evidence frames: crops kept and JPEG-encoded for the server.
     Evidence,
-    /// The RASP re-checks during a capture (reading `/proc`, asking the platform layer).
+    /// The RASP re-checks during a capture: files, `/proc`, memory (the platform layer's answers are
+    /// gathered before, on the caller's thread, and not counted here).
     Rasp,
 }
 

@@ -1,10 +1,10 @@
 //! The heavy work off the camera thread. Embeddings (the identity reference, identity checks,
 //! template candidates), the anti-spoof model and the RASP re-checks during a capture run on a worker
 //! thread at a lower priority; the session applies each result a fixed number of frames
-//! ([`LAG_FRAMES`]) after the frame that asked for it, and waits for it then if it is late. So no single `push_frame` carries a
-//! 10–40 ms model or a 5–15 ms read of `/proc`, and a replay of the same frames gives the same result
-//! whatever the threads' timing: results land on the same frames as when the work runs inline
-//! (`CaptureConfig::background_models = false`).
+//! ([`LAG_FRAMES`]) after the frame that asked for it, and waits for it then if it is late. So no
+//! single `push_frame` carries a 10–40 ms model or a 5–15 ms read of `/proc`, and a replay of the same
+//! frames gives the same result whatever the threads' timing: results land on the same frames as when
+//! the work runs inline (`CaptureConfig::background_models = false`).
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
