@@ -194,9 +194,9 @@ fn add<const N: usize>(acc: &mut [Duration; N], phases: [Duration; N]) {
 /// The SDK's parse: the protobuf, its int8 weights unfolded to fp32, then tract's model.
 fn sdk_parse(bytes: &[u8]) -> InferenceModel {
     let onnx = smartid_core::vision::sdk_onnx();
-    let proto = onnx.proto_model_for_read(&mut Cursor::new(bytes)).unwrap();
+    let mut proto = onnx.proto_model_for_read(&mut Cursor::new(bytes)).unwrap();
     let mut model = onnx.model_for_proto_model(&proto).unwrap();
-    smartid_core::vision::unfold_int8_weights(proto.graph.as_ref().unwrap(), &mut model).unwrap();
+    smartid_core::vision::unfold_int8_weights(proto.graph.as_mut().unwrap(), &mut model).unwrap();
     model
 }
 

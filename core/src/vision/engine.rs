@@ -219,12 +219,12 @@ impl Engine {
         let embedder = {
             let (spec, bytes) = embedder;
             Deferred::start(Box::new(move || {
-                Embedder::new(OnnxModel::load("embedder", &spec.model, &bytes)?, spec)
+                Embedder::new(OnnxModel::load("embedder", &spec.model, bytes)?, spec)
             }))
         };
         let antispoof = antispoof.map(|(spec, bytes)| {
             Deferred::start(Box::new(move || {
-                AntiSpoof::new(OnnxModel::load("antispoof", &spec.model, &bytes)?, spec)
+                AntiSpoof::new(OnnxModel::load("antispoof", &spec.model, bytes)?, spec)
             }))
         });
         Ok(Self {

@@ -30,18 +30,21 @@ impl std::fmt::Debug for OnnxModel {
 }
 
 impl OnnxModel {
-    /// Parses and optimises a model whose bytes already passed the manifest checksum.
-    pub fn load(role: &'static str, spec: &ModelSpec, bytes: &[u8]) -> Result<Self> {
+    /// Parses and optimises a model whose bytes already passed the manifest checksum. Bytes passed
+    /// by value are freed once decoded: otherwise the embedder's file (5.4 MiB) would sit beside
+    /// its weights for the whole load.
+    pub fn load(role: &'static str, spec: &ModelSpec, bytes: impl AsRef<[u8]>) -> Result<Self> {
         let err = |e: TractError| Error::ModelLoad {
             role: role.into(),
             detail: format!("{e}"),
         };
         let onnx = frontend::onnx();
-        let proto = onnx
-            .proto_model_for_read(&mut Cursor::new(bytes))
+        let mut proto = onnx
+            .proto_model_for_read(&mut Cursor::new(bytes.as_ref()))
             .map_err(err)?;
+        drop(bytes);
         let mut model = onnx.model_for_proto_model(&proto).map_err(err)?;
-        if let Some(graph) = proto.graph.as_ref() {
+        if let Some(graph) = proto.graph.as_mut() {
             weights::unfold_int8_weights(graph, &mut model).map_err(err)?;
         }
         drop(proto);

@@ -7,8 +7,8 @@
 //! compares constants to deduplicate them: on the embedder (5.5 M weights) 0.9 of its load time. One
 //! pass here computes the same values with the same f32 arithmetic (the outputs are bit-identical) and
 //! builds each fp32 array once, straight into its tensor: the embedder loads in 0.23× the time
-//! (`benches/model_load.rs`). The load's peak memory does not move: tract's optimiser holds the fp32
-//! weights and their packed copy at once, either way.
+//! (`benches/model_load.rs`). Done one node at a time, with the int8 data dropped behind it, it also
+//! keeps the load's peak to the fp32 weights plus one layer's packing (`benches/load_memory.rs`).
 //!
 //! Only what is fully understood is unfolded: a node whose inputs are all top-level initialisers held
 //! inline, int8 or uint8 data, a per-tensor or per-axis f32 scale and a zero point of matching sizes,
@@ -21,45 +21,86 @@ use tract_onnx::pb::{GraphProto, NodeProto, TensorProto};
 use tract_onnx::tract_hir::internal::*;
 
 /// Replaces, in `model` (tract's parse of `graph`), every eligible `DequantizeLinear` by the fp32
-/// constant it computes; returns how many. The int8 constants it read are dropped with it.
-pub fn unfold_int8_weights(graph: &GraphProto, model: &mut InferenceModel) -> TractResult<usize> {
+/// constant it computes; returns how many.
+///
+/// One node at a time, so that the int8 weights are never held three times over beside the fp32
+/// ones: each replaced node's int8 constant leaves `model` as soon as its fp32 constant is in, and
+/// each initialiser's data leaves `graph` once the last node that reads it has been passed (the
+/// caller drops the proto next; only its structure is left). On the dlib embedder this takes the
+/// load's peak from the int8 weights twice plus the fp32 ones to the fp32 ones alone
+/// (`benches/load_memory.rs`).
+pub fn unfold_int8_weights(
+    graph: &mut GraphProto,
+    model: &mut InferenceModel,
+) -> TractResult<usize> {
     // Names a caller may feed: an initialiser that is also a graph input is only a default.
-    let fed: Vec<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
-    let index: HashMap<&str, &TensorProto> = graph
+    let fed: Vec<String> = graph.input.iter().map(|i| i.name.clone()).collect();
+    let fed: Vec<&str> = fed.iter().map(String::as_str).collect();
+    let position: HashMap<String, usize> = graph
         .initializer
         .iter()
-        .map(|t| (t.name.as_str(), t))
+        .enumerate()
+        .map(|(k, t)| (t.name.clone(), k))
         .collect();
-    // tract labels each node's outputs with the ONNX value names.
-    let by_label: HashMap<String, OutletId> = model
+    // How many nodes read each initialiser: its data goes once the last of them is passed.
+    let mut readers: HashMap<String, usize> = HashMap::new();
+    for input in graph.node.iter().flat_map(|n| &n.input) {
+        *readers.entry(input.clone()).or_default() += 1;
+    }
+    let mut by_label = outlets_by_label(model);
+    let mut count = 0;
+    for n in 0..graph.node.len() {
+        let node = &graph.node[n];
+        let outlet = node.output.first().and_then(|o| by_label.get(o)).copied();
+        if let Some(outlet) = outlet
+            && model.node(outlet.node).op.name() == "DequantizeLinear"
+        {
+            let index: HashMap<&str, &TensorProto> = node
+                .input
+                .iter()
+                .filter_map(|name| {
+                    Some((name.as_str(), graph.initializer.get(*position.get(name)?)?))
+                })
+                .collect();
+            if let Some(weights) = unfold(node, &index, &fed) {
+                let mut patch = InferenceModelPatch::default();
+                let name = format!("{}.fp32", model.node(outlet.node).name);
+                let constant = patch.add_const(name, weights)?;
+                patch.shunt_outside(model, outlet, constant)?;
+                patch.apply(model)?;
+                // Drops the replaced node and the int8 constant only it read.
+                model.compact()?;
+                by_label = outlets_by_label(model);
+                count += 1;
+            }
+        }
+        for k in 0..graph.node[n].input.len() {
+            let name = &graph.node[n].input[k];
+            let Some(left) = readers.get_mut(name) else {
+                continue;
+            };
+            *left = left.saturating_sub(1);
+            if *left == 0
+                && let Some(t) = position
+                    .get(name)
+                    .and_then(|k| graph.initializer.get_mut(*k))
+            {
+                t.raw_data = Vec::new();
+                t.int32_data = Vec::new();
+                t.float_data = Vec::new();
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// tract labels each node's outputs with the ONNX value names.
+fn outlets_by_label(model: &InferenceModel) -> HashMap<String, OutletId> {
+    model
         .outlet_labels
         .iter()
         .map(|(outlet, label)| (label.clone(), *outlet))
-        .collect();
-
-    let mut patch = InferenceModelPatch::default();
-    let mut count = 0;
-    for node in &graph.node {
-        let Some(outlet) = node.output.first().and_then(|o| by_label.get(o)) else {
-            continue;
-        };
-        if model.node(outlet.node).op.name() != "DequantizeLinear" {
-            continue;
-        }
-        let Some(weights) = unfold(node, &index, &fed) else {
-            continue;
-        };
-        let name = format!("{}.fp32", model.node(outlet.node).name);
-        let constant = patch.add_const(name, weights)?;
-        patch.shunt_outside(model, *outlet, constant)?;
-        count += 1;
-    }
-    if count > 0 {
-        patch.apply(model)?;
-        // Drops the replaced nodes and the int8 constants only they read.
-        model.compact()?;
-    }
-    Ok(count)
+        .collect()
 }
 
 /// The fp32 weights one node computes; `None` when the node is not one this module unfolds.
@@ -274,7 +315,8 @@ mod tests {
     fn parse(proto: &ModelProto, unfolded: bool) -> (InferenceModel, usize) {
         let mut model = tract_onnx::onnx().model_for_proto_model(proto).unwrap();
         let count = if unfolded {
-            unfold_int8_weights(proto.graph.as_ref().unwrap(), &mut model).unwrap()
+            let mut graph = proto.graph.clone().unwrap();
+            unfold_int8_weights(&mut graph, &mut model).unwrap()
         } else {
             0
         };
@@ -434,6 +476,40 @@ mod tests {
             .filter(|c| c.val().datum_type() == i8::datum_type())
             .count();
         assert_eq!(int8, 1, "still read by the Identity");
+    }
+
+    /// Each initialiser's data leaves the graph once its last reader is passed, and not before: a
+    /// node that reads the int8 weights ahead of the `DequantizeLinear` leaves them for it.
+    #[test]
+    fn the_graph_gives_up_each_initialisers_data_after_its_last_reader() {
+        for reader_first in [false, true] {
+            let mut proto = matmul_model();
+            let graph = proto.graph.as_mut().unwrap();
+            let identity = node("Identity", &["w.q"], "w.copy");
+            if reader_first {
+                graph.node.insert(0, identity);
+            } else {
+                graph.node.push(identity);
+            }
+            graph.output.push(ValueInfoProto {
+                name: "w.copy".into(),
+                ..Default::default()
+            });
+            let mut model = tract_onnx::onnx().model_for_proto_model(&proto).unwrap();
+            let graph = proto.graph.as_mut().unwrap();
+            assert_eq!(unfold_int8_weights(graph, &mut model).unwrap(), 1);
+            assert_eq!(
+                unfolded_weights(&model),
+                unfolded_weights(&parse(&matmul_model(), true).0)
+            );
+            for t in &graph.initializer {
+                assert!(
+                    t.raw_data.is_empty() && t.int32_data.is_empty() && t.float_data.is_empty(),
+                    "{} kept its data (reader first: {reader_first})",
+                    t.name
+                );
+            }
+        }
     }
 
     /// The shipped embedder: every `DequantizeLinear` unfolded, and the same embedding to the bit.
