@@ -4,6 +4,8 @@
 //! measures other manifests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,13 +16,7 @@ use smartid_core::{CaptureConfig, CaptureSession, Engine, Frame, PixelFormat, Rg
 
 fn main() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let manifests: Vec<PathBuf> = match std::env::var("SMARTID_BENCH_MANIFESTS") {
-        Ok(list) => list.split(',').map(|p| repo.join(p)).collect(),
-        Err(_) => vec![
-            repo.join("models/manifest.toml"),
-            repo.join("models/manifest-antispoof.toml"),
-        ],
-    };
+    let manifests = common::manifests(&["models/manifest.toml", "models/manifest-antispoof.toml"]);
     let engines: Vec<Arc<Engine>> = manifests
         .iter()
         .map(|m| Arc::new(Engine::from_manifest_file(m).unwrap()))

@@ -10,9 +10,11 @@
 // The counting allocator wraps the system's: the only unsafe code is the GlobalAlloc contract.
 #![allow(unsafe_code)]
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use smartid_core::manifest::Manifest;
@@ -68,14 +70,7 @@ fn phase() -> (f64, f64) {
 }
 
 fn main() {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let manifests: Vec<PathBuf> = match std::env::var("SMARTID_BENCH_MANIFESTS") {
-        Ok(list) => list.split(',').map(|p| repo.join(p)).collect(),
-        Err(_) => vec![
-            repo.join("models/manifest.toml"),
-            repo.join("models/manifest-antispoof.toml"),
-        ],
-    };
+    let manifests = common::manifests(&["models/manifest.toml", "models/manifest-antispoof.toml"]);
     println!("## Each model alone: MiB live after the phase (most live during it)\n");
     println!(
         "| model | read | decode | parse | unfold | type | declutter | optimise | plan | peak |"

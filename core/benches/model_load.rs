@@ -10,19 +10,17 @@
 //! The NNEF cache is not a shipped code path (docs/performance.md says why, with these figures).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use smartid_core::manifest::{Manifest, ModelSpec};
 use tract_onnx::prelude::*;
 
 fn main() {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let manifests: Vec<PathBuf> = match std::env::var("SMARTID_BENCH_MANIFESTS") {
-        Ok(list) => list.split(',').map(|p| repo.join(p)).collect(),
-        Err(_) => vec![repo.join("models/manifest-antispoof.toml")],
-    };
+    let manifests = common::manifests(&["models/manifest-antispoof.toml"]);
     // `cargo bench` passes --bench; under `cargo test --all-targets` one round checks it still works.
     let measuring = std::env::args().any(|a| a == "--bench");
     let rounds: usize = std::env::var("ROUNDS")
