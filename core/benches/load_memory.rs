@@ -2,7 +2,7 @@
 //! (the file read, decoded, parsed, its int8 weights unfolded, typed, decluttered, optimised,
 //! planned) and the most live at any moment during it; then the same for a whole `Engine` load
 //! (the first frame's models, then the embedder and anti-spoof model in the background), per
-//! manifest. Counted by a global allocator that tallies every allocation, so the figures are the
+//! manifest; then what a capture session holds above a loaded engine. Counted by a global allocator that tallies every allocation, so the figures are the
 //! live data, not what the C allocator keeps from the OS (a process's RSS adds that, the binary and
 //! the stacks; `scripts/bench/session.py` measures RSS).
 //! `cargo bench -p smartid-core --bench load_memory`; `SMARTID_BENCH_MANIFESTS`.
@@ -15,9 +15,13 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Cursor;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
+use smartid_core::liveness::active::ChallengeKind;
 use smartid_core::manifest::Manifest;
+use smartid_core::rasp::{DesktopSignals, EnvironmentChecks, RaspConfig, RaspPolicy};
+use smartid_core::{CaptureConfig, CaptureSession, RgbImage, Step};
 use tract_onnx::prelude::*;
 
 struct Counting;
@@ -143,5 +147,67 @@ fn main() {
             peak.max(top) - mib(base)
         );
         drop(engine);
+    }
+
+    // A capture as `smartid capture --frames fixtures/faces/carphone --challenges blink --seed 1`
+    // runs it, on an engine already loaded: what the session itself holds.
+    // `cargo bench` passes --bench; under `cargo test --all-targets` the session runs 20 frames, so
+    // the test command stays fast and the bench still has to work.
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let frames: Vec<RgbImage> = (0..if measuring { 120 } else { 20 })
+        .map(|i| {
+            let path = format!("../fixtures/faces/carphone/frame_{i:03}.png");
+            let img = image::open(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+                .unwrap()
+                .to_rgb8();
+            let (w, h) = img.dimensions();
+            RgbImage::from_raw(w, h, img.into_raw()).unwrap()
+        })
+        .collect();
+    let checks = Arc::new(EnvironmentChecks::new(
+        Arc::new(DesktopSignals),
+        RaspPolicy::desktop(),
+        RaspConfig::default(),
+    ));
+    println!(
+        "\n## A capture session (carphone, blink, seed 1) on a loaded engine: MiB above the engine\n"
+    );
+    println!(
+        "| manifest | frames | most live during the session | live once finished, result held |"
+    );
+    println!("|---|---|---|---|");
+    for path in &manifests {
+        let engine = Arc::new(smartid_core::Engine::from_manifest_file(path).unwrap());
+        engine.ready().unwrap();
+        let cfg = CaptureConfig {
+            fixed_challenges: Some(vec![ChallengeKind::Blink]),
+            replay_seed: Some(1),
+            ..CaptureConfig::default()
+        };
+        let base = LIVE.load(Relaxed);
+        PEAK.store(base, Relaxed);
+        let mut session = CaptureSession::new(engine.clone(), cfg, checks.clone()).unwrap();
+        let mut pushed = 0;
+        for (i, frame) in frames.iter().enumerate() {
+            pushed += 1;
+            let g = session
+                .push_rgb(frame, (i as f64 * 1000.0 / 29.97) as u64)
+                .unwrap();
+            if matches!(g.step, Step::Done | Step::Failed) {
+                break;
+            }
+        }
+        // A smoke run's 20 frames end before the capture does: its result is an error then.
+        let result = session.finish();
+        assert!(result.is_ok() || !measuring, "{result:?}");
+        drop(session);
+        let (live, peak) = phase();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        println!(
+            "| {name} | {pushed} | **{:.1}** | {:.1} |",
+            peak - mib(base),
+            live - mib(base)
+        );
+        drop(result);
     }
 }
