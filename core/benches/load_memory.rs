@@ -2,9 +2,10 @@
 //! (the file read, decoded, parsed, its int8 weights unfolded, typed, decluttered, optimised,
 //! planned) and the most live at any moment during it; then the same for a whole `Engine` load
 //! (the first frame's models, then the embedder and anti-spoof model in the background), per
-//! manifest; then what a capture session holds above a loaded engine. Counted by a global allocator that tallies every allocation, so the figures are the
-//! live data, not what the C allocator keeps from the OS (a process's RSS adds that, the binary and
-//! the stacks; `scripts/bench/session.py` measures RSS).
+//! manifest; then what a capture session holds above a loaded engine. Counted by a global allocator
+//! that tallies every allocation, so the figures are the live data, not what the C allocator keeps
+//! from the OS (a process's RSS adds that, the binary and the stacks; `scripts/bench/session.py`
+//! measures RSS).
 //! `cargo bench -p smartid-core --bench load_memory`; `SMARTID_BENCH_MANIFESTS`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // The counting allocator wraps the system's: the only unsafe code is the GlobalAlloc contract.
