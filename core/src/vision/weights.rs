@@ -164,14 +164,14 @@ fn unfold(node: &NodeProto, index: &HashMap<&str, &TensorProto>, fed: &[&str]) -
     if scale.len() != channels || !(zero.len() == 1 || zero.len() == channels) {
         return None;
     }
-    let weights: Vec<f32> = (0..len)
-        .map(|i| {
-            let c = (i / inner) % channels;
-            let z = zero[if zero.len() == 1 { 0 } else { c }];
-            // tract's own fold: cast to f32, subtract the zero point, multiply by the scale.
-            (values.get(i) as f32 - z as f32) * scale[c]
-        })
-        .collect();
+    // Runs of `inner` weights share a channel's scale and zero point; the runs cycle through the
+    // channels. One run at a time keeps the inner loop free of divisions and per-weight lookups.
+    let mut weights = Vec::with_capacity(len);
+    for (run, start) in (0..len).step_by(inner).enumerate() {
+        let c = run % channels;
+        let z = zero[if zero.len() == 1 { 0 } else { c }];
+        values.dequantize_into(start..start + inner, z, scale[c], &mut weights)?;
+    }
     tract_ndarray::ArrayD::from_shape_vec(dims, weights)
         .ok()
         .map(Tensor::from)
@@ -212,6 +212,34 @@ impl<'a> Integers<'a> {
             Integers::Signed(b) | Integers::Unsigned(b) => b.len(),
             Integers::Wide(w) => w.len(),
         }
+    }
+
+    /// Appends the values in `range` as tract folds them: cast to f32, subtract the zero point,
+    /// multiply by the scale. `None` when the range is out of bounds.
+    fn dequantize_into(
+        &self,
+        range: std::ops::Range<usize>,
+        zero: i32,
+        scale: f32,
+        out: &mut Vec<f32>,
+    ) -> Option<()> {
+        let zero = zero as f32;
+        match self {
+            Integers::Signed(b) => {
+                out.extend(
+                    b.get(range)?
+                        .iter()
+                        .map(|v| (*v as i8 as f32 - zero) * scale),
+                );
+            }
+            Integers::Unsigned(b) => {
+                out.extend(b.get(range)?.iter().map(|v| (*v as f32 - zero) * scale));
+            }
+            Integers::Wide(w) => {
+                out.extend(w.get(range)?.iter().map(|v| (*v as f32 - zero) * scale))
+            }
+        }
+        Some(())
     }
 
     /// Callers index below `len()`; out of range reads as 0 rather than panicking.
