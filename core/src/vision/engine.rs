@@ -35,11 +35,11 @@ pub struct Engine {
 
 type Build<T> = Box<dyn FnOnce() -> Result<T> + Send>;
 
-/// A model verified at load and parsed on a background thread, started once the first frame's models
-/// are parsed. The embedder and the anti-spoof model are not needed for the first guidance (they run
-/// on the session's worker, from the end of positioning): the first frame does not wait for them,
-/// and they are ready long before they are asked for. Whoever asks first while the build runs waits
-/// for it.
+/// A model verified at load and parsed in the background ([`build_in_background`]), once the first
+/// frame's models are parsed. The embedder and the anti-spoof model are not needed for the first
+/// guidance (they run on the session's worker, from the end of positioning): the first frame does not
+/// wait for them, and they are ready long before they are asked for. Whoever asks first while the
+/// build runs waits for it; without a background thread, the first use builds it.
 struct Deferred<T> {
     inner: Arc<DeferredInner<T>>,
 }
@@ -50,26 +50,49 @@ struct DeferredInner<T> {
 }
 
 impl<T: Send + Sync + 'static> Deferred<T> {
-    fn start(build: Build<T>) -> Self {
+    fn new(build: Build<T>) -> Self {
         let inner = Arc::new(DeferredInner {
             built: OnceLock::new(),
             build: Mutex::new(Some(build)),
         });
-        let background = inner.clone();
-        // Without a thread, the first use builds it.
-        let _ = std::thread::Builder::new()
-            .name("smartid-load".into())
-            .spawn(move || {
-                crate::threads::lower_priority();
-                // Its error is kept for whoever asks for the model.
-                let _ = background.get();
-            });
         Self { inner }
     }
 
     fn get(&self) -> Result<&T> {
         self.inner.get()
     }
+
+    fn pending(&self) -> Arc<dyn Pending> {
+        self.inner.clone()
+    }
+}
+
+/// A deferred build, type-erased for the background thread.
+trait Pending: Send + Sync {
+    fn build(&self);
+}
+
+impl<T: Send + Sync> Pending for DeferredInner<T> {
+    fn build(&self) {
+        // Its error is kept for whoever asks for the model.
+        let _ = self.get();
+    }
+}
+
+/// Builds the deferred models one after another on one low-priority thread, in the order given. One
+/// at a time, so that one model's load peak never adds to another's (the anti-spoof model's parse
+/// beside the embedder's packing), and the allocator reuses one thread's freed memory instead of
+/// keeping two threads' apart. They are asked for hundreds of milliseconds later, so running them
+/// side by side on a phone's several cores would gain nothing a capture waits for.
+fn build_in_background(queue: Vec<Arc<dyn Pending>>) {
+    let _ = std::thread::Builder::new()
+        .name("smartid-load".into())
+        .spawn(move || {
+            crate::threads::lower_priority();
+            for pending in queue {
+                pending.build();
+            }
+        });
 }
 
 impl<T> DeferredInner<T> {
@@ -218,15 +241,18 @@ impl Engine {
         let eyes = EyeModel::new(eyes, manifest.eyes.clone())?;
         let embedder = {
             let (spec, bytes) = embedder;
-            Deferred::start(Box::new(move || {
+            Deferred::new(Box::new(move || {
                 Embedder::new(OnnxModel::load("embedder", &spec.model, bytes)?, spec)
             }))
         };
         let antispoof = antispoof.map(|(spec, bytes)| {
-            Deferred::start(Box::new(move || {
+            Deferred::new(Box::new(move || {
                 AntiSpoof::new(OnnxModel::load("antispoof", &spec.model, bytes)?, spec)
             }))
         });
+        let mut queue = vec![embedder.pending()];
+        queue.extend(antispoof.as_ref().map(Deferred::pending));
+        build_in_background(queue);
         Ok(Self {
             manifest,
             detector,
