@@ -6,35 +6,20 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use smartid_core::liveness::active::ChallengeKind;
-use smartid_core::rasp::{DesktopSignals, EnvironmentChecks, RaspConfig, RaspPolicy};
-use smartid_core::{CaptureConfig, CaptureSession, Engine, Frame, PixelFormat, RgbImage};
+use smartid_core::{CaptureConfig, CaptureSession, Engine, Frame, PixelFormat};
 
 fn main() {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let manifests = common::manifests(&["models/manifest.toml", "models/manifest-antispoof.toml"]);
     let engines: Vec<Arc<Engine>> = manifests
         .iter()
         .map(|m| Arc::new(Engine::from_manifest_file(m).unwrap()))
         .collect();
-    let frames: Vec<RgbImage> = (0..120)
-        .map(|i| {
-            let img = image::open(repo.join(format!("fixtures/faces/carphone/frame_{i:03}.png")))
-                .unwrap()
-                .to_rgb8();
-            let (w, h) = img.dimensions();
-            RgbImage::from_raw(w, h, img.into_raw()).unwrap()
-        })
-        .collect();
-    let env = Arc::new(EnvironmentChecks::new(
-        Arc::new(DesktopSignals),
-        RaspPolicy::desktop(),
-        RaspConfig::default(),
-    ));
+    let frames = common::carphone_frames(120);
+    let env = common::desktop_checks();
     // `cargo bench` passes --bench; under `cargo test --all-targets` this is a smoke run of one round
     // on a few frames, so the test command stays fast and the bench still has to work.
     let measuring = std::env::args().any(|a| a == "--bench");

@@ -21,8 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use smartid_core::liveness::active::ChallengeKind;
 use smartid_core::manifest::Manifest;
-use smartid_core::rasp::{DesktopSignals, EnvironmentChecks, RaspConfig, RaspPolicy};
-use smartid_core::{CaptureConfig, CaptureSession, RgbImage, Step};
+use smartid_core::{CaptureConfig, CaptureSession, Step};
 use tract_onnx::prelude::*;
 
 struct Counting;
@@ -155,21 +154,8 @@ fn main() {
     // `cargo bench` passes --bench; under `cargo test --all-targets` the session runs 20 frames, so
     // the test command stays fast and the bench still has to work.
     let measuring = std::env::args().any(|a| a == "--bench");
-    let frames: Vec<RgbImage> = (0..if measuring { 120 } else { 20 })
-        .map(|i| {
-            let path = format!("../fixtures/faces/carphone/frame_{i:03}.png");
-            let img = image::open(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
-                .unwrap()
-                .to_rgb8();
-            let (w, h) = img.dimensions();
-            RgbImage::from_raw(w, h, img.into_raw()).unwrap()
-        })
-        .collect();
-    let checks = Arc::new(EnvironmentChecks::new(
-        Arc::new(DesktopSignals),
-        RaspPolicy::desktop(),
-        RaspConfig::default(),
-    ));
+    let frames = common::carphone_frames(if measuring { 120 } else { 20 });
+    let checks = common::desktop_checks();
     println!(
         "\n## A capture session (carphone, blink, seed 1) on a loaded engine: MiB above the engine\n"
     );
