@@ -445,3 +445,55 @@ fn check_whole_face(img: &RgbImage, mesh: &MeshResult) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::{Arc, Mutex};
+
+    use super::{Deferred, build_in_background};
+    use crate::error::Error;
+
+    /// The deferred models are built in the order given, on the one background thread, and a build
+    /// that fails does not stop the next: its error is kept for whoever asks.
+    #[test]
+    fn deferred_builds_run_in_order_on_one_thread_past_a_failure() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let record = |name: &'static str| {
+            let log = log.clone();
+            move || {
+                let thread = std::thread::current();
+                let label = thread.name().map(str::to_string);
+                log.lock().unwrap().push((name, label, thread.id()));
+            }
+        };
+        let (first, second) = (record("first"), record("second"));
+        let failing: Deferred<u32> = Deferred::new(Box::new(move || {
+            first();
+            Err(Error::Internal("refused".into()))
+        }));
+        let fine: Deferred<u32> = Deferred::new(Box::new(move || {
+            second();
+            Ok(7)
+        }));
+        build_in_background(vec![failing.pending(), fine.pending()]);
+        // Asking now would build here, on this thread (whoever asks first builds): wait for the
+        // background thread to have run both.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while log.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(*fine.get().unwrap(), 7);
+        assert!(matches!(failing.get(), Err(Error::Internal(_))));
+        let log = log.lock().unwrap();
+        let order: Vec<_> = log
+            .iter()
+            .map(|(name, label, _)| (*name, label.clone()))
+            .collect();
+        let load = Some("smartid-load".to_string());
+        assert_eq!(order, vec![("first", load.clone()), ("second", load)]);
+        assert_eq!(log[0].2, log[1].2, "one thread for both");
+        assert_ne!(log[0].2, std::thread::current().id());
+    }
+}
