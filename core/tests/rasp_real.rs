@@ -1181,6 +1181,76 @@ fn frida_server_is_recognised_by_its_answer_only() {
     no_listeners();
 }
 
+/// The kernel's `sock_diag` answer, which the live check asks first, lists the same listening
+/// sockets with the same inodes as /proc/net/tcp{,6}, its fallback (which makes the kernel walk every
+/// socket), and no connection; and the live check, listing through it, finds a fake frida-server on
+/// an ephemeral port.
+#[test]
+fn sock_diag_lists_what_proc_net_lists_and_the_live_check_finds_frida_through_it() {
+    let _lock = serial();
+    let loopback = TcpListener::bind("127.0.0.1:0").unwrap();
+    let any = TcpListener::bind("0.0.0.0:0").unwrap();
+    // Some containers have no IPv6 loopback: the family is then only compared, not asserted.
+    let v6 = TcpListener::bind("[::1]:0").ok();
+    let client = TcpStream::connect(loopback.local_addr().unwrap()).unwrap();
+    let (accepted, _) = loopback.accept().unwrap();
+    let key = |l: &hooking::Listener| (l.port, l.v6, l.loopback, l.any, l.inode);
+    // Another process may open or close a listener between the two listings: compare a few times.
+    let mut listings = None;
+    for _ in 0..5 {
+        let (diag, proc_net) = hooking::listeners_both_ways();
+        let mut diag: Vec<_> = diag
+            .expect("sock_diag answers here")
+            .iter()
+            .map(key)
+            .collect();
+        let mut proc_net: Vec<_> = proc_net
+            .expect("/proc/net/tcp is readable here")
+            .iter()
+            .map(key)
+            .collect();
+        diag.sort_unstable();
+        proc_net.sort_unstable();
+        let same = diag == proc_net;
+        listings = Some((diag, proc_net));
+        if same {
+            break;
+        }
+    }
+    let (diag, proc_net) = listings.unwrap();
+    assert_eq!(diag, proc_net, "sock_diag against /proc/net");
+    let find = |port: u16, v6: bool| diag.iter().filter(|l| l.0 == port && l.1 == v6).count();
+    let port = |l: &TcpListener| l.local_addr().unwrap().port();
+    assert_eq!(find(port(&loopback), false), 1);
+    assert!(diag.iter().any(|l| l.0 == port(&loopback) && l.2 && !l.3));
+    assert!(diag.iter().any(|l| l.0 == port(&any) && !l.2 && l.3));
+    if let Some(v6) = &v6 {
+        assert!(diag.iter().any(|l| l.0 == port(v6) && l.1 && l.2));
+    }
+    // The client's end of the connection (the accepted end shares the listener's port).
+    let connected = client.local_addr().unwrap();
+    assert!(
+        !diag.iter().any(|l| l.0 == connected.port() && !l.1),
+        "{connected} is a connection, not a listener"
+    );
+    drop((client, accepted, loopback, any, v6));
+
+    // The live check, with the kernel's listing: the fake server is probed and recognised.
+    let dbus = FakeServer::start(dbus_frida);
+    hooking::set_listener_source(ListenerSource::System);
+    let report = system_report(&RaspPolicy::desktop());
+    assert_eq!(hooking::last_listing(), Some(hooking::Listing::SockDiag));
+    assert!(
+        port_findings(&report)
+            .iter()
+            .any(|f| f.evidence.contains(&format!("port {} ", dbus.port))),
+        "{:?}",
+        report.findings
+    );
+    drop(dbus);
+    no_listeners();
+}
+
 /// Without /proc/net (Android 10+) the default ports are probed, and their result is reused for a
 /// while rather than probed on every run.
 #[test]

@@ -1,4 +1,5 @@
-//! Binary and text parsers: sealed envelope, template, model manifest, Y4M, key texts, capture tokens.
+//! Binary and text parsers: sealed envelope, template, model manifest, Y4M, key texts, capture tokens,
+//! the kernel's `sock_diag` answer.
 //! What parses must round-trip: a template and a token serialise back to the bytes they came from.
 #![no_main]
 
@@ -13,6 +14,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(&**t.to_bytes(), data, "template round trip");
     }
     let _ = smartid_core::y4m::parse_y4m(data);
+    let mut listeners = Vec::new();
+    let _ = smartid_core::rasp::hooking::parse_sock_diag_datagram(data, 1, &mut listeners);
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = Manifest::parse(text);
         let _ = PublicKey::parse(text);

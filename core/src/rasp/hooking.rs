@@ -358,10 +358,26 @@ pub fn memory_scan_stats() -> MemoryScanStats {
 #[doc(hidden)]
 pub use memscan::{SCAN_BUDGET, ScanStats as MemoryScanStats, UNCACHEABLE_SHARE};
 
-/// Test-support builds only: where the frida-server check takes its listeners from.
+/// Test-support builds only: where the frida-server check takes its listeners from, and the
+/// parser of the kernel's `sock_diag` answer (fuzzed).
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
-pub use super::ports::{ListenerSource, RUN_DEADLINE, set_listener_source};
+pub use super::{
+    ports::{Listener, ListenerSource, Listing, RUN_DEADLINE, last_listing, set_listener_source},
+    sockdiag::parse_datagram as parse_sock_diag_datagram,
+};
+
+/// This machine's listening TCP sockets as the kernel gives them over netlink `sock_diag`, and as
+/// /proc/net/tcp{,6} prints them (test-support builds only: the two sources compared).
+#[cfg(all(
+    feature = "test-support",
+    any(target_os = "linux", target_os = "android")
+))]
+#[doc(hidden)]
+pub fn listeners_both_ways() -> (Result<Vec<Listener>, String>, Option<Vec<Listener>>) {
+    let diag = super::sockdiag::listeners().map_err(|e| format!("errno {}", e.0));
+    (diag, super::ports::read_tables(&FsRoot::system()).0)
+}
 
 #[cfg(unix)]
 mod native {

@@ -19,6 +19,7 @@ pub mod network;
 mod ports;
 pub mod root;
 pub mod signals;
+mod sockdiag;
 mod sys;
 
 use std::path::{Path, PathBuf};

@@ -1,18 +1,19 @@
 //! frida-server on this device, found by how it answers, not by its port number alone.
 //!
-//! Where /proc/net/tcp{,6} is readable (Linux, Android before 10), every socket listening on a loopback
-//! address is probed, and one listening on every address only on Frida's default ports (another port
-//! bound to every address is a network service of the device, not ours to poke); where it is not
-//! (Android 10+ denies apps /proc/net), Frida's default ports are. A probe is a loopback connection with
-//! a short timeout and a protocol fingerprint:
+//! Where the kernel lists the listening TCP sockets (netlink `sock_diag`, else /proc/net/tcp{,6}:
+//! Linux, Android before 10), every socket listening on a loopback address is probed, and one
+//! listening on every address only on Frida's default ports (another port bound to every address is a
+//! network service of the device, not ours to poke); where it does not (Android 10+ denies apps both),
+//! Frida's default ports are. A probe is a loopback connection with a short timeout and a protocol
+//! fingerprint:
 //!
 //! - D-Bus (frida-server before 15): `"\0AUTH\r\n"` is answered `REJECTED …`;
 //! - WebSocket (15+: D-Bus over WebSocket at `/ws`): the upgrade is accepted (101) and a D-Bus
 //!   `Peer.Ping` sent in a frame is answered with a D-Bus reply; or a `Server: Frida/…` header; or, on
 //!   one of Frida's default ports, the upgrade at `/ws` alone.
 //!
-//! Only a fingerprint match is a finding. Verdicts for listening sockets seen in /proc/net are
-//! remembered by socket inode, so each socket is probed once per process. Without /proc/net the default
+//! Only a fingerprint match is a finding. Verdicts for listening sockets the kernel listed are
+//! remembered by socket inode, so each socket is probed once per process. Without a listing the default
 //! ports' result is remembered for [`DEFAULT_PORTS_TTL`]. A run has one deadline ([`RUN_DEADLINE`]):
 //! every connect, write and read is bounded by the time left, so a listener that accepts and then
 //! drips bytes, or many listeners, cannot hold the capture thread longer.
@@ -34,7 +35,7 @@ const STEP: Duration = Duration::from_millis(50);
 pub const RUN_DEADLINE: Duration = Duration::from_millis(250);
 /// Listeners probed per run (those known from earlier runs are free).
 const MAX_PROBES: usize = 16;
-/// Without /proc/net (Android 10+), how long the default ports' result is reused instead of probing
+/// Without a listing (Android 10+), how long the default ports' result is reused instead of probing
 /// them again on every run.
 pub const DEFAULT_PORTS_TTL: Duration = Duration::from_secs(10);
 
@@ -58,7 +59,7 @@ impl Deadline {
     }
 }
 
-/// A listening TCP socket from /proc/net/tcp{,6}.
+/// A listening TCP socket from /proc/net/tcp{,6} or `sock_diag`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
     pub port: u16,
@@ -162,11 +163,64 @@ fn live_tables(root: &FsRoot) -> (Option<Vec<Listener>>, Option<super::Unreadabl
         }
         Some(ListenerSource::System) | None => {}
     }
-    let (table, why) = read_tables(root);
+    let (table, why) = system_tables(root);
     (table, why, FRIDA_PORTS.to_vec())
 }
 
-fn read_tables(root: &FsRoot) -> (Option<Vec<Listener>>, Option<super::Unreadable>) {
+/// Set once the kernel refused `sock_diag` to this process (SELinux on Android 10+, a seccomp
+/// filter): asking again on every run would only fill the log with denials.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+static SOCK_DIAG_REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Where the last live listing came from (test-support builds: tests assert which path ran).
+#[cfg(feature = "test-support")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    SockDiag,
+    ProcNet,
+    Neither,
+}
+
+#[cfg(feature = "test-support")]
+static LAST_LISTING: Mutex<Option<Listing>> = Mutex::new(None);
+
+/// Where the last live listing of this process came from, if there was one.
+#[cfg(feature = "test-support")]
+pub fn last_listing() -> Option<Listing> {
+    *LAST_LISTING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// This device's listeners: from the kernel over netlink (listeners only: cheap), else from
+/// /proc/net (the kernel prints every socket to it).
+fn system_tables(root: &FsRoot) -> (Option<Vec<Listener>>, Option<super::Unreadable>) {
+    #[cfg(feature = "test-support")]
+    let note = |l: Listing| *LAST_LISTING.lock().unwrap_or_else(|e| e.into_inner()) = Some(l);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::sync::atomic::Ordering;
+        if !SOCK_DIAG_REFUSED.load(Ordering::Relaxed) {
+            match super::sockdiag::listeners() {
+                Ok(table) => {
+                    #[cfg(feature = "test-support")]
+                    note(Listing::SockDiag);
+                    return (Some(table), None);
+                }
+                Err(e) if super::Unreadable::from_errno(e) == super::Unreadable::Failed => {}
+                Err(_) => SOCK_DIAG_REFUSED.store(true, Ordering::Relaxed),
+            }
+        }
+    }
+    let (table, why) = read_tables(root);
+    #[cfg(feature = "test-support")]
+    note(if table.is_some() {
+        Listing::ProcNet
+    } else {
+        Listing::Neither
+    });
+    (table, why)
+}
+
+pub(super) fn read_tables(root: &FsRoot) -> (Option<Vec<Listener>>, Option<super::Unreadable>) {
     let mut table: Option<Vec<Listener>> = None;
     let mut why = None;
     for (path, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
@@ -215,8 +269,8 @@ pub fn check(root: &FsRoot, skipped: &mut Vec<SkippedCheck>) -> Vec<Finding> {
         skipped.push(SkippedCheck::new(
             "hooking.frida_port",
             format!(
-                "/proc/net/tcp: {} (Android 10+ denies apps /proc/net); only Frida's default ports \
-                 were probed",
+                "/proc/net/tcp: {} (Android 10+ denies apps /proc/net and sock_diag); only Frida's \
+                 default ports were probed",
                 why.map_or("unreadable", |e| e.describe())
             ),
         ));

@@ -1,7 +1,8 @@
 //! File access for the checks that an `LD_PRELOAD` shim or a PLT/GOT hook cannot intercept.
 //!
 //! On x86_64, aarch64 and 32-bit ARM Linux/Android the `openat`, `read`, `pread64`, `getdents64`,
-//! `newfstatat`/`fstatat64`, `mincore` and `close` system calls are issued by our own code: an inline
+//! `newfstatat`/`fstatat64`, `mincore`, `close`, and for the kernel's socket table `socket` and `write`
+//! system calls are issued by our own code: an inline
 //! `syscall` / `svc 0` instruction (x86_64, aarch64), or on 32-bit ARM a small ARM-mode function of
 //! this crate (`smartid_rasp_svc`, below: Thumb code cannot name r7, the syscall number register, as
 //! an `asm!` operand). No libc wrapper runs, so interposing `open`/`read`/`fopen`/`syscall` or patching
@@ -129,6 +130,30 @@ impl File {
     }
 }
 
+/// A netlink socket (`AF_NETLINK`, `SOCK_DGRAM`, non-blocking), closed on drop: requests written to it
+/// go to the kernel, whose answers are read back one datagram per read. Created and used with the
+/// same raw calls as the files, so a hook on `socket`/`sendmsg`/`recvmsg` cannot edit the answers.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub struct Netlink(imp::Handle);
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl Netlink {
+    /// `socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol)`.
+    pub fn open(protocol: i32) -> Result<Self, Errno> {
+        imp::netlink(protocol).map(Self)
+    }
+
+    /// `write(2)`: one request to the kernel (an unbound netlink socket sends to the kernel).
+    pub fn send(&self, msg: &[u8]) -> Result<usize, Errno> {
+        imp::write(&self.0, msg).map(|n| n.min(msg.len()))
+    }
+
+    /// `read(2)`: the next datagram (truncated to `buf`), `EAGAIN` when none is queued.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        imp::read(&self.0, buf).map(|n| n.min(buf.len()))
+    }
+}
+
 /// Which pages of `[addr, addr + len)` are resident (`mincore(2)`), one flag per page of
 /// `page_size` bytes; `addr` must be page-aligned. A refusal (`ENOMEM` for an unmapped hole, …) is an
 /// error: the caller then treats the range as resident.
@@ -251,6 +276,15 @@ mod imp {
         check(raw::pread(h.0, buf, offset))
     }
 
+    pub fn write(h: &Handle, buf: &[u8]) -> Result<usize, Errno> {
+        check(raw::write(h.0, buf))
+    }
+
+    pub fn netlink(protocol: i32) -> Result<Handle, Errno> {
+        let ty = libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+        check(raw::socket(libc::AF_NETLINK, ty, protocol)).map(Handle)
+    }
+
     pub fn access(path: &str) -> Result<(), Errno> {
         let c = c_path(path)?;
         check(raw::lstat(&c)).map(|_| ())
@@ -287,7 +321,9 @@ mod raw {
     #[cfg(target_arch = "x86_64")]
     mod nr {
         pub const READ: usize = 0;
+        pub const WRITE: usize = 1;
         pub const CLOSE: usize = 3;
+        pub const SOCKET: usize = 41;
         pub const PREAD64: usize = 17;
         pub const GETDENTS64: usize = 217;
         pub const OPENAT: usize = 257;
@@ -302,7 +338,9 @@ mod raw {
         pub const CLOSE: usize = 57;
         pub const GETDENTS64: usize = 61;
         pub const READ: usize = 63;
+        pub const WRITE: usize = 64;
         pub const PREAD64: usize = 67;
+        pub const SOCKET: usize = 198;
         pub const MINCORE: usize = 232;
     }
 
@@ -396,6 +434,28 @@ mod raw {
         }
     }
 
+    pub fn write(fd: usize, buf: &[u8]) -> isize {
+        // SAFETY: `buf` is readable for `buf.len()` bytes for the duration of the call.
+        #[allow(unsafe_code)]
+        unsafe {
+            syscall4(nr::WRITE, fd, buf.as_ptr() as usize, buf.len(), 0)
+        }
+    }
+
+    pub fn socket(domain: i32, ty: i32, protocol: i32) -> isize {
+        // SAFETY: no memory is passed; the kernel validates the three integers.
+        #[allow(unsafe_code)]
+        unsafe {
+            syscall4(
+                nr::SOCKET,
+                domain as usize,
+                ty as usize,
+                protocol as usize,
+                0,
+            )
+        }
+    }
+
     /// `struct stat` is 144 bytes on x86_64 and 128 on aarch64; the contents are not used.
     pub fn lstat(path: &[u8]) -> isize {
         let mut st = [0u64; 32];
@@ -443,11 +503,13 @@ mod raw {
 mod raw {
     // The EABI numbers (arch/arm/tools/syscall.tbl).
     const READ: usize = 3;
+    const WRITE: usize = 4;
     const CLOSE: usize = 6;
     const PREAD64: usize = 180;
     const GETDENTS64: usize = 217;
     const MINCORE: usize = 219;
     const OPENAT: usize = 322;
+    const SOCKET: usize = 281;
     const FSTATAT64: usize = 327;
     const AT_FDCWD: isize = -100;
 
@@ -548,6 +610,25 @@ mod raw {
             svc(
                 GETDENTS64,
                 [fd, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0],
+            )
+        }
+    }
+
+    pub fn write(fd: usize, buf: &[u8]) -> isize {
+        // SAFETY: `buf` is readable for `buf.len()` bytes for the duration of the call.
+        #[allow(unsafe_code)]
+        unsafe {
+            svc(WRITE, [fd, buf.as_ptr() as usize, buf.len(), 0, 0, 0])
+        }
+    }
+
+    pub fn socket(domain: i32, ty: i32, protocol: i32) -> isize {
+        // SAFETY: no memory is passed; the kernel validates the three integers.
+        #[allow(unsafe_code)]
+        unsafe {
+            svc(
+                SOCKET,
+                [domain as usize, ty as usize, protocol as usize, 0, 0, 0],
             )
         }
     }
@@ -655,6 +736,19 @@ mod raw {
             )
         };
         if r == -1 { ret(-1i32) } else { r }
+    }
+
+    pub fn write(fd: usize, buf: &[u8]) -> isize {
+        // SAFETY: `buf` is readable for `buf.len()` bytes for the duration of the call.
+        #[allow(unsafe_code)]
+        ret(unsafe { libc::syscall(libc::SYS_write, fd as libc::c_int, buf.as_ptr(), buf.len()) })
+    }
+
+    /// `socket(2)` through libc: on 32-bit x86 it is a `socketcall` multiplexer, not a plain call.
+    pub fn socket(domain: i32, ty: i32, protocol: i32) -> isize {
+        // SAFETY: no memory is passed.
+        #[allow(unsafe_code)]
+        ret(unsafe { libc::socket(domain, ty, protocol) })
     }
 
     pub fn getdents64(fd: usize, buf: &mut [u8]) -> isize {
