@@ -1,7 +1,7 @@
 //! frida-server on this device, found by how it answers, not by its port number alone.
 //!
-//! Where the kernel lists the listening TCP sockets (netlink `sock_diag`, else /proc/net/tcp{,6}:
-//! Linux, Android before 10), every socket listening on a loopback address is probed, and one
+//! Where the kernel lists the listening TCP sockets (netlink `sock_diag` on Linux, else
+//! /proc/net/tcp{,6}: Android before 10), every socket listening on a loopback address is probed, and one
 //! listening on every address only on Frida's default ports (another port bound to every address is a
 //! network service of the device, not ours to poke); where it does not (Android 10+ denies apps both),
 //! Frida's default ports are. A probe is a loopback connection with a short timeout and a protocol

@@ -5,8 +5,9 @@
 //! hash table, sized by RAM (262 144 buckets on a 24 GB machine), whoever has sockets in it; a read of
 //! tcp and tcp6 cost ≈ 9 ms of kernel CPU here, on every RASP re-check of a capture. Asked for
 //! listeners only, the kernel walks the listening table alone. Same sockets, same inodes (a test
-//! compares both on this machine); /proc/net stays the fallback where netlink is refused (Android 10+
-//! denies apps both, and the check then probes Frida's default ports).
+//! compares both on this machine); /proc/net stays the fallback where netlink is refused (Android's
+//! SELinux policy denies apps `sock_diag`; 10+ denies /proc/net too, and the check then probes
+//! Frida's default ports).
 //!
 //! The answer is parsed defensively: every length is checked against the datagram, messages of
 //! another sequence number are skipped, and the dump is bounded in reads and sockets.
