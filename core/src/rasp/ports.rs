@@ -167,8 +167,8 @@ fn live_tables(root: &FsRoot) -> (Option<Vec<Listener>>, Option<super::Unreadabl
     (table, why, FRIDA_PORTS.to_vec())
 }
 
-/// Set once the kernel refused `sock_diag` to this process (SELinux on Android 10+, a seccomp
-/// filter): asking again on every run would only fill the log with denials.
+/// Set once the kernel refused `sock_diag` to this process (Android's SELinux policy for apps, a
+/// seccomp filter): asking again on every run would only fill the log with denials.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 static SOCK_DIAG_REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
