@@ -71,6 +71,28 @@ pub struct Listener {
     pub inode: u64,
 }
 
+impl Listener {
+    /// A listener bound to `address`, its network-order bytes: 4 for IPv4, 16 for IPv6.
+    pub(super) fn bound_to(port: u16, address: &[u8], inode: u64) -> Option<Self> {
+        let (loopback, any, v6) = match address.len() {
+            4 => (address[0] == 127, address.iter().all(|&b| b == 0), false),
+            16 => {
+                let a = Ipv6Addr::from(<[u8; 16]>::try_from(address).ok()?);
+                let mapped_loopback = a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback());
+                (a.is_loopback() || mapped_loopback, a.is_unspecified(), true)
+            }
+            _ => return None,
+        };
+        Some(Self {
+            port,
+            v6,
+            loopback,
+            any,
+            inode,
+        })
+    }
+}
+
 /// The listening sockets (state `0A`) in the text of /proc/net/tcp (`v6` = false) or tcp6.
 pub fn listeners(text: &str, v6: bool) -> Vec<Listener> {
     text.lines()
@@ -90,22 +112,11 @@ pub fn listeners(text: &str, v6: bool) -> Vec<Listener> {
                 .into_iter()
                 .flat_map(u32::to_ne_bytes)
                 .collect();
-            let (loopback, any) = match (v6, bytes.len()) {
-                (false, 4) => (bytes[0] == 127, bytes.iter().all(|&b| b == 0)),
-                (true, 16) => {
-                    let a = Ipv6Addr::from(<[u8; 16]>::try_from(bytes.as_slice()).ok()?);
-                    let mapped_loopback = a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback());
-                    (a.is_loopback() || mapped_loopback, a.is_unspecified())
-                }
-                _ => return None,
-            };
-            Some(Listener {
-                port,
-                v6,
-                loopback,
-                any,
-                inode,
-            })
+            // tcp lists IPv4 addresses only, tcp6 IPv6 ones.
+            let family_len = if v6 { 16 } else { 4 };
+            (bytes.len() == family_len)
+                .then(|| Listener::bound_to(port, &bytes, inode))
+                .flatten()
         })
         .collect()
 }

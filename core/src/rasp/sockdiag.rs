@@ -17,7 +17,6 @@
 
 use super::ports::Listener;
 use super::sys::Errno;
-use std::net::Ipv6Addr;
 
 /// `NETLINK_SOCK_DIAG` (linux/netlink.h).
 const NETLINK_SOCK_DIAG: i32 = 4;
@@ -139,22 +138,12 @@ fn listener(m: &[u8]) -> Option<Listener> {
     // The port is in network order; the address is the network-order bytes.
     let port = u16::from_be_bytes([m[4], m[5]]);
     let inode = u64::from(u32_at(m, 68)?);
-    let (loopback, any, v6) = match m[0] {
-        AF_INET => (m[8] == 127, m[8..12].iter().all(|&b| b == 0), false),
-        AF_INET6 => {
-            let a = Ipv6Addr::from(<[u8; 16]>::try_from(&m[8..24]).ok()?);
-            let mapped_loopback = a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback());
-            (a.is_loopback() || mapped_loopback, a.is_unspecified(), true)
-        }
+    let address = match m[0] {
+        AF_INET => &m[8..12],
+        AF_INET6 => &m[8..24],
         _ => return None,
     };
-    Some(Listener {
-        port,
-        v6,
-        loopback,
-        any,
-        inode,
-    })
+    Listener::bound_to(port, address, inode)
 }
 
 #[cfg(test)]
