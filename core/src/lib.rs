@@ -8,6 +8,8 @@
 //! sealing/opening side, RASP and frame handling (a server, a fuzzer).
 
 #[cfg(feature = "capture")]
+mod allocator;
+#[cfg(feature = "capture")]
 pub mod config;
 pub mod error;
 pub mod frame;

@@ -83,7 +83,8 @@ impl<T: Send + Sync> Pending for DeferredInner<T> {
 /// at a time, so that one model's load peak never adds to another's (the anti-spoof model's parse
 /// beside the embedder's packing), and the allocator reuses one thread's freed memory instead of
 /// keeping two threads' apart. They are asked for hundreds of milliseconds later, so running them
-/// side by side on a phone's several cores would gain nothing a capture waits for.
+/// side by side on a phone's several cores would gain nothing a capture waits for. What the loads
+/// freed is then handed back ([`crate::allocator`]).
 fn build_in_background(queue: Vec<Arc<dyn Pending>>) {
     let _ = std::thread::Builder::new()
         .name("smartid-load".into())
@@ -92,6 +93,7 @@ fn build_in_background(queue: Vec<Arc<dyn Pending>>) {
             for pending in queue {
                 pending.build();
             }
+            crate::allocator::release_freed();
         });
 }
 
@@ -236,6 +238,9 @@ impl Engine {
             None => None,
         };
         let (detector, mesh, eyes) = first_frame_models(&manifest, source)?;
+        // Their parses' freed memory, spread over the loading threads' arenas, handed back before
+        // the frames and the embedder's load start.
+        crate::allocator::release_freed();
         let detector = Detector::new(detector, manifest.detector.clone())?;
         let mesh = Mesh::new(mesh, manifest.mesh.clone())?;
         let eyes = EyeModel::new(eyes, manifest.eyes.clone())?;
