@@ -249,6 +249,9 @@ pub fn replay_timed(
             break;
         }
     }
+    if let Some(tm) = timings.as_deref_mut() {
+        tm.ended();
+    }
     Ok(session.finish())
 }
 

@@ -22,6 +22,8 @@ pub struct CaptureTimings {
     frames: Vec<(Duration, StageTimes)>,
     worker: StageTimes,
     launch_offset: Duration,
+    /// Resident memory as the last frame was answered, the engine still loaded (Linux).
+    rss_at_end_mib: Option<f64>,
 }
 
 impl CaptureTimings {
@@ -49,6 +51,7 @@ impl CaptureTimings {
             frames: Vec::new(),
             worker: StageTimes::default(),
             launch_offset: launched_before + process_start.elapsed(),
+            rss_at_end_mib: None,
         }
     }
 
@@ -67,6 +70,12 @@ impl CaptureTimings {
 
     pub fn worker(&mut self, times: StageTimes) {
         self.worker = times;
+    }
+
+    /// The last frame is answered: what the process holds now is what a running capture costs
+    /// (the peak, which the launcher reads, may come from the model loads).
+    pub fn ended(&mut self) {
+        self.rss_at_end_mib = resident_mib();
     }
 
     fn push_ms(&self) -> Vec<f64> {
@@ -101,6 +110,7 @@ impl CaptureTimings {
                 })
                 .collect::<serde_json::Map<_, _>>(),
             "worker_stage_ms": stage_json(&|s| self.worker.get(s)),
+            "rss_at_end_mib": self.rss_at_end_mib,
         })
     }
 
@@ -169,6 +179,20 @@ impl CaptureTimings {
             100.0 * (total - staged) / total.max(1e-9)
         );
     }
+}
+
+/// `VmRSS` from `/proc/self/status`, in MiB; `None` where there is no such file.
+fn resident_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 fn ms(d: Duration) -> f64 {

@@ -238,7 +238,20 @@ def main():
         "pipeline": "onnxruntime", "ort_version": ort.__version__, "frames": len(names), "faces": faces,
         "load_ms": load_ms, "first_guidance_ms": first, "frame_ms": frame_ms,
         "stage_ms": STAGES, "eye_ratio": ratios, "live": lives, "embedding_norm": norm,
+        "rss_at_end_mib": resident_mib(),
     }))
+
+
+def resident_mib():
+    """VmRSS as the last frame is done, the models still loaded (as `smartid capture --timings`)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 if __name__ == "__main__":

@@ -68,7 +68,8 @@ def main():
                                     "frame_ms": t["frame_ms"], "first": t["first_guidance_ms"],
                                     "first_after_load": t["first_guidance_after_load_ms"],
                                     "load": t["load_ms"], "stages": t["caller_stage_ms"],
-                                    "worker": t["worker_stage_ms"]})
+                                    "worker": t["worker_stage_ms"],
+                                    "rss_end": t.get("rss_at_end_mib") or float("nan")})
             # The reference does the same work on the frames our session used.
             ref_cmd = [args.python, "scripts/bench/ort_pipeline.py", "--manifest", manifest,
                        "--frames", args.frames, "--pace", "--max-frames", str(t["frames"])]
@@ -76,7 +77,8 @@ def main():
             results["reference"].append({"cpu": cpu, "rss": rss, "frames": data["frames"],
                                          "frame_ms": data["frame_ms"],
                                          "first": data["first_guidance_ms"],
-                                         "load": data["load_ms"], "stages": data["stage_ms"]})
+                                         "load": data["load_ms"], "stages": data["stage_ms"],
+                                         "rss_end": data.get("rss_at_end_mib") or float("nan")})
         raw[name] = results
 
         def med(side, key):
@@ -91,19 +93,20 @@ def main():
                      frame_stat("ours", 0.95), frame_stat("reference", 0.95),
                      frame_stat("ours", 1.0), frame_stat("reference", 1.0),
                      med("ours", "first"), med("ours", "first_after_load"), med("reference", "first"),
-                     med("ours", "rss"), med("reference", "rss")))
+                     med("ours", "rss"), med("reference", "rss"),
+                     med("ours", "rss_end"), med("reference", "rss_end")))
 
     print(f"one core (cpu {args.cpu}), frames paced at the recording's rate, median of {args.rounds} "
           f"alternating rounds; ours = `smartid capture` (release build), reference = onnxruntime")
     print()
     print("| model set | frames | CPU ours s | CPU ref s | **ratio** | median ms ours / ref | "
           "p95 ms ours / ref | max ms ours / ref | first guidance ms ours (after load) / ref | "
-          "peak RSS MiB ours / ref |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "peak RSS MiB ours / ref | RSS at the last frame MiB ours / ref |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r[0]} | {r[1]} | {r[2]:.2f} | {r[3]:.2f} | **{r[4]:.2f}x** | {r[5]:.1f} / {r[6]:.1f} "
               f"| {r[7]:.1f} / {r[8]:.1f} | {r[9]:.1f} / {r[10]:.1f} | {r[11]:.0f} ({r[12]:.0f}) / "
-              f"{r[13]:.0f} | {r[14]:.0f} / {r[15]:.0f} |")
+              f"{r[13]:.0f} | {r[14]:.0f} / {r[15]:.0f} | {r[16]:.0f} / {r[17]:.0f} |")
     print()
     for name, results in raw.items():
         o, ref = results["ours"][-1], results["reference"][-1]
