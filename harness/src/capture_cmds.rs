@@ -249,7 +249,7 @@ pub fn replay_timed(
             break;
         }
     }
-    if let Some(tm) = timings.as_deref_mut() {
+    if let Some(tm) = timings {
         tm.ended();
     }
     Ok(session.finish())
