@@ -4,10 +4,12 @@
 //! Why: parsing and optimising a model allocates and frees tens of MiB of short-lived tensors (the
 //! ONNX graph, tract's typed copies, the embedder's fp32 weights before they are packed). glibc keeps
 //! what is freed in its arenas (one per loading thread) for later allocations: on this machine a
-//! capture session held ≈ 83 MiB for its whole length where ≈ 55 were live (docs/performance.md).
-//! `malloc_trim` hands the free pages back once; it changes no threshold, and the next allocations
-//! take pages as before. Android's Scudo and Apple's libmalloc map large blocks on their own and unmap
-//! them when freed, so on phones there is nothing to do.
+//! capture session held ≈ 89 MiB for its whole length where its live heap and code were ≈ 55
+//! (docs/performance.md). `malloc_trim` hands the free pages back once; it changes no threshold, and
+//! the next allocations take pages as before. Android's Scudo and Apple's libmalloc unmap large
+//! blocks when they are freed (after a short cache) and release freed pages on their own schedule;
+//! Android's forced purge (`mallopt(M_PURGE)`, API 28+) is not called: it could not be measured here
+//! without a device.
 
 /// Gives the pages the allocator holds free back to the system (glibc); elsewhere nothing.
 #[allow(unsafe_code)]
