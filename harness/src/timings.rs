@@ -178,6 +178,9 @@ impl CaptureTimings {
             total - staged,
             100.0 * (total - staged) / total.max(1e-9)
         );
+        if let Some(rss) = self.rss_at_end_mib {
+            eprintln!("resident memory at the last frame: {rss:.1} MiB");
+        }
     }
 }
 
