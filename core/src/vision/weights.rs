@@ -167,15 +167,21 @@ fn unfold(node: &NodeProto, index: &HashMap<&str, &TensorProto>, fed: &[&str]) -
     }
     // Runs of `inner` weights share a channel's scale and zero point; the runs cycle through the
     // channels. One run at a time keeps the inner loop free of divisions and per-weight lookups.
-    let mut weights = Vec::with_capacity(len);
-    for (run, start) in (0..len).step_by(inner).enumerate() {
+    // Written in place into the tensor tract keeps: built from a `Vec` it would be copied, a second
+    // 22 MiB block for the dlib embedder.
+    let mut weights = Tensor::zero::<f32>(&dims).ok()?;
+    let mut view = weights.try_as_plain_ram_mut().ok()?;
+    let out = view.as_slice_mut::<f32>().ok()?;
+    for (run, (start, out)) in (0..len)
+        .step_by(inner)
+        .zip(out.chunks_mut(inner))
+        .enumerate()
+    {
         let c = run % channels;
         let z = zero[if zero.len() == 1 { 0 } else { c }];
-        values.dequantize_into(start..start + inner, z, scale[c], &mut weights)?;
+        values.dequantize_into(start..start + inner, z, scale[c], out)?;
     }
-    tract_ndarray::ArrayD::from_shape_vec(dims, weights)
-        .ok()
-        .map(Tensor::from)
+    Some(weights)
 }
 
 /// An int8 or uint8 initialiser's values, read in place from `raw_data` or `int32_data`.
@@ -215,29 +221,38 @@ impl<'a> Integers<'a> {
         }
     }
 
-    /// Appends the values in `range` as tract folds them: cast to f32, subtract the zero point,
-    /// multiply by the scale. `None` when the range is out of bounds.
+    /// Writes the values in `range` into `out` as tract folds them: cast to f32, subtract the zero
+    /// point, multiply by the scale. `None` when the range is out of bounds or not `out`'s length.
     fn dequantize_into(
         &self,
         range: std::ops::Range<usize>,
         zero: i32,
         scale: f32,
-        out: &mut Vec<f32>,
+        out: &mut [f32],
     ) -> Option<()> {
         let zero = zero as f32;
+        let slots = out.iter_mut();
         match self {
             Integers::Signed(b) => {
-                out.extend(
-                    b.get(range)?
-                        .iter()
-                        .map(|v| (*v as i8 as f32 - zero) * scale),
-                );
+                let values = b.get(range)?;
+                (values.len() == slots.len()).then_some(())?;
+                for (w, v) in slots.zip(values) {
+                    *w = (*v as i8 as f32 - zero) * scale;
+                }
             }
             Integers::Unsigned(b) => {
-                out.extend(b.get(range)?.iter().map(|v| (*v as f32 - zero) * scale));
+                let values = b.get(range)?;
+                (values.len() == slots.len()).then_some(())?;
+                for (w, v) in slots.zip(values) {
+                    *w = (*v as f32 - zero) * scale;
+                }
             }
-            Integers::Wide(w) => {
-                out.extend(w.get(range)?.iter().map(|v| (*v as f32 - zero) * scale))
+            Integers::Wide(x) => {
+                let values = x.get(range)?;
+                (values.len() == slots.len()).then_some(())?;
+                for (w, v) in slots.zip(values) {
+                    *w = (*v as f32 - zero) * scale;
+                }
             }
         }
         Some(())
