@@ -8,7 +8,7 @@
 //! sealing/opening side, RASP and frame handling (a server, a fuzzer).
 
 #[cfg(feature = "capture")]
-mod allocator;
+pub mod allocator;
 #[cfg(feature = "capture")]
 pub mod config;
 pub mod error;

@@ -110,6 +110,11 @@ enum Cmd {
     },
 }
 
+/// The models' large load-time blocks leave the process once freed (smartid-core's `allocator`).
+#[global_allocator]
+static ALLOCATOR: smartid_core::allocator::ModelLoadAllocator =
+    smartid_core::allocator::ModelLoadAllocator;
+
 fn main() -> ExitCode {
     process_start();
     let cli = Cli::parse();

@@ -26,6 +26,13 @@ pub use types::{
 
 uniffi::setup_scaffolding!("smartid");
 
+/// The models' large load-time blocks leave the process once freed on glibc (smartid-core's
+/// `allocator`; elsewhere the system allocator as is). It serves this library's allocations only,
+/// not the app's.
+#[global_allocator]
+static ALLOCATOR: smartid_core::allocator::ModelLoadAllocator =
+    smartid_core::allocator::ModelLoadAllocator;
+
 /// Runs `f`, turning a panic into `SmartIdError::Internal` so no panic crosses the FFI. `what` names
 /// the call for the message (never data).
 pub(crate) fn guard<T>(

@@ -100,6 +100,9 @@ fn build_in_background(queue: Vec<Arc<dyn Pending>>) {
 impl<T> DeferredInner<T> {
     fn get(&self) -> Result<&T> {
         let built = self.built.get_or_init(|| {
+            // It loads beside the frames, on whichever thread asks first: its large blocks are
+            // mapped on their own, so what it frees leaves the process ([`crate::allocator`]).
+            let _loading = crate::allocator::loading();
             let build = self.build.lock().ok().and_then(|mut b| b.take());
             match build {
                 Some(build) => build(),
