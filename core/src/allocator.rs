@@ -72,11 +72,12 @@ pub struct ModelLoadAllocator;
 /// to whole pages (at most 3 % more here).
 pub const MAPPED_FROM: usize = 128 * 1024;
 
-// SAFETY: every block is either the system allocator's (passed through to it with its layout) or a
-// fresh anonymous mapping of at least its size, page-aligned (so aligned for any layout whose
-// alignment is at most a page, the only ones mapped), recorded until it is unmapped on `dealloc`.
-// A recorded block is never handed to the system allocator, nor a system block unmapped: `dealloc`
-// and `realloc` look the address up in the record first.
+// SAFETY: every block is either the system allocator's (passed through to it with its layout) or an
+// anonymous mapping of at least its size (new, or one a load freed and kept, then no one's),
+// page-aligned (so aligned for any layout whose alignment is at most a page, the only ones mapped),
+// recorded from the moment it is handed out until `dealloc` (then kept for the load's next blocks
+// or unmapped). A recorded block is never handed to the system allocator, nor a system block
+// unmapped: `dealloc` and `realloc` look the address up in the record first.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for ModelLoadAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -139,14 +140,14 @@ mod mapped {
 
     /// How many mapped blocks may be live at once; past it, blocks come from the system allocator.
     /// 64 KiB of record.
-    pub(super) const CAPACITY: usize = 4096;
+    const CAPACITY: usize = 4096;
     /// Freed blocks kept mapped for the next ones while any thread loads: a load frees and
     /// allocates blocks of the same sizes over and over (tract's passes copy its tensors), and a
     /// fresh mapping's pages are faulted in and zeroed again. Unmapped once no thread loads. 4 MiB
     /// took the page faults the mapping adds to a session from ≈ 12.6 k to ≈ 4.5 k, for ≈ 3 MiB of
     /// peak (docs/performance.md).
-    pub(super) const SPARE_SLOTS: usize = 32;
-    pub(super) const SPARE_BYTES: usize = 4 << 20;
+    const SPARE_SLOTS: usize = 32;
+    const SPARE_BYTES: usize = 4 << 20;
 
     thread_local! {
         /// How many [`super::Loading`] scopes this thread is in.
@@ -193,7 +194,7 @@ mod mapped {
 
     /// The blocks handed out, sorted by address. Looked up on every large `dealloc`, changed only
     /// when a block is handed out or freed.
-    pub(super) struct Blocks {
+    struct Blocks {
         len: usize,
         block: [Block; CAPACITY],
     }
