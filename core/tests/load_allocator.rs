@@ -1,6 +1,7 @@
 //! The SDK's allocator registered as the harness and the FFI library register it
 //! (`allocator::ModelLoadAllocator`): the background loads' large blocks are mappings of their own,
-//! the engine built from them answers, and they leave the process with the engine.
+//! the engine built from them answers, and they leave the process with the engine; two engines
+//! loading at once answer as one alone does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "capture")]
 
@@ -55,4 +56,30 @@ fn the_background_models_blocks_are_mapped_answer_and_leave_with_the_engine() {
 
     drop(engine);
     assert_eq!(mapped_blocks(), 0, "mapped blocks outlived the engine");
+
+    // Two engines loading at once (an app reloading while a capture runs): their loads share the
+    // record and the kept blocks, and both answer as one engine alone does.
+    let expected = ea.score(&eb).unwrap();
+    let scores: Vec<f32> = std::thread::scope(|scope| {
+        let loads: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    let engine = Engine::from_manifest_file(common::manifest_path()).unwrap();
+                    engine.ready().unwrap();
+                    let (a, b) = (
+                        engine.analyze(&still("obama.jpg"), false).unwrap(),
+                        engine.analyze(&still("obama2.jpg"), false).unwrap(),
+                    );
+                    let (a, b) = (engine.embed(&a).unwrap(), engine.embed(&b).unwrap());
+                    a.score(&b).unwrap()
+                })
+            })
+            .collect();
+        loads.into_iter().map(|l| l.join().unwrap()).collect()
+    });
+    assert!(
+        scores.iter().all(|s| s.to_bits() == expected.to_bits()),
+        "{scores:?} against {expected}"
+    );
+    assert_eq!(mapped_blocks(), 0, "mapped blocks outlived the engines");
 }
