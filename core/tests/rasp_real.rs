@@ -14,9 +14,9 @@
 //!
 //! Every report the tests assert on takes its listening sockets from a table the test injects
 //! (`hooking::set_listener_source`), never from this host's /proc/net, so a loopback service of the
-//! machine running the tests cannot change their outcome; but one: the kernel's `sock_diag` listing,
-//! compared with /proc/net, and a live check through it that must find the test's own fake server. The tests hold one lock (the injected table
-//! is process-wide). Without a C compiler, or where `PTRACE_TRACEME` is denied (Yama, containers),
+//! machine running the tests cannot change their outcome. One test is the exception: it compares the
+//! kernel's `sock_diag` listing with /proc/net and runs the live check through it, which must find
+//! the test's own fake server. The tests hold one lock (the injected table is process-wide). Without a C compiler, or where `PTRACE_TRACEME` is denied (Yama, containers),
 //! the tests that need them say why and return; a child still running after 60 s is killed.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, unsafe_code)]
