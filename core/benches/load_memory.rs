@@ -1,6 +1,7 @@
 //! Memory of a model load: the heap bytes live after each phase of loading each model the SDK's way
 //! (the file read, decoded, parsed, its int8 weights unfolded, typed, decluttered, optimised,
-//! planned) and the most live at any moment during it; then the same for a whole `Engine` load
+//! planned) and the most live at any moment during it, and what one inference holds above the
+//! loaded model; then the same for a whole `Engine` load
 //! (the first frame's models, then the embedder and anti-spoof model in the background), per
 //! manifest; then what a capture session holds above a loaded engine. Counted by a global allocator
 //! that tallies every allocation, so the figures are the live data, not what the C allocator keeps
@@ -77,9 +78,9 @@ fn main() {
     let manifests = common::manifests(&["models/manifest.toml", "models/manifest-antispoof.toml"]);
     println!("## Each model alone: MiB live after the phase (most live during it)\n");
     println!(
-        "| model | read | decode | parse | unfold | type | declutter | optimise | plan | peak |"
+        "| model | read | decode | parse | unfold | type | declutter | optimise | plan | peak | one run |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut seen = Vec::new();
     for path in &manifests {
         let manifest = Manifest::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -124,7 +125,19 @@ fn main() {
             note(&mut cells);
             let plan = typed.into_runnable().unwrap();
             note(&mut cells);
-            println!("| {role} | {} | **{peak:.1}** |", cells.join(" | "));
+            // What one inference holds above the loaded model (its tensors between nodes): what a
+            // thread that runs it keeps reusing from its allocator.
+            let held = LIVE.load(Relaxed);
+            PEAK.store(held, Relaxed);
+            let outputs = plan
+                .run(tvec!(Tensor::zero::<f32>(&shape).unwrap().into()))
+                .unwrap();
+            drop(outputs);
+            let run = mib(PEAK.load(Relaxed).saturating_sub(held));
+            println!(
+                "| {role} | {} | **{peak:.1}** | {run:.1} |",
+                cells.join(" | ")
+            );
             drop(plan);
         }
     }
