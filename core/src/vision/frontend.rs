@@ -1,21 +1,25 @@
 //! tract's ONNX front-end and optimiser as the SDK uses them. The operators where tract's own walk was
 //! the slowest part of our models are parsed into the SDK's (`prelu`, `pool`), which compute the
 //! same values in the same order; the optimiser skips the one pass that cost most of a load and
-//! changed nothing our models compute. Every model's outputs are bit-identical to tract's own (tested
-//! below on all five shipped models). Everything else is tract's.
+//! changed nothing our models compute. Only the operators the shipped models use are registered
+//! (`operators`, each parsed as tract-onnx parses it). Every model's outputs are bit-identical to
+//! tract's own front-end and optimiser (tested below on all five shipped models). Everything else is
+//! tract's.
 
 use tract_onnx::Onnx;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::optim::Optimizer;
 
-use super::{pool, prelu};
+use super::{operators, pool, prelu};
 
 /// The declutter pass the SDK leaves out, by the name tract's `Debug` gives it.
 const SKIPPED_PASS: &str = "ChangeAxes";
 
-/// tract's ONNX front-end with PRelu and 2×2 max pools parsed by the SDK.
+/// tract's ONNX front-end with only the operators our models use ([`operators`]), PRelu and 2×2 max
+/// pools parsed by the SDK.
 pub fn onnx() -> Onnx {
-    let mut onnx = tract_onnx::onnx();
+    let mut onnx = Onnx::default();
+    operators::register(&mut onnx);
     prelu::register(&mut onnx);
     pool::register(&mut onnx);
     onnx

@@ -32,6 +32,8 @@ mod model;
 #[cfg(all(test, feature = "capture"))]
 mod onnx_graphs;
 #[cfg(feature = "capture")]
+mod operators;
+#[cfg(feature = "capture")]
 mod pool;
 #[cfg(feature = "capture")]
 mod prelu;

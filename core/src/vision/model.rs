@@ -11,7 +11,7 @@ use crate::frame::RgbImage;
 use crate::manifest::{Colour, InputSpec, ModelSpec};
 use crate::profile::{self, Stage};
 
-use super::{frontend, weights};
+use super::{frontend, operators, weights};
 
 type Plan = Arc<TypedRunnableModel>;
 
@@ -30,7 +30,8 @@ impl std::fmt::Debug for OnnxModel {
 }
 
 impl OnnxModel {
-    /// Parses and optimises a model whose bytes already passed the manifest checksum. Bytes passed
+    /// Parses and optimises a model whose bytes already passed the manifest checksum; a model with an
+    /// operator the SDK does not parse fails here, naming it. Bytes passed
     /// by value are freed once decoded: otherwise the embedder's file (5.4 MiB) would sit beside
     /// its weights for the whole load.
     pub fn load(role: &'static str, spec: &ModelSpec, bytes: impl AsRef<[u8]>) -> Result<Self> {
@@ -43,6 +44,18 @@ impl OnnxModel {
             .proto_model_for_read(&mut Cursor::new(bytes.as_ref()))
             .map_err(err)?;
         drop(bytes);
+        if let Some((op, nodes)) = proto
+            .graph
+            .as_ref()
+            .and_then(|g| operators::unsupported(&onnx, g))
+        {
+            return Err(Error::ModelLoad {
+                role: role.into(),
+                detail: format!(
+                    "ONNX operator {op} ({nodes} nodes) is not one the SDK parses (core/src/vision/operators.rs)"
+                ),
+            });
+        }
         let mut model = onnx.model_for_proto_model(&proto).map_err(err)?;
         if let Some(graph) = proto.graph.as_mut() {
             weights::unfold_int8_weights(graph, &mut model).map_err(err)?;
