@@ -971,4 +971,14 @@ mod tests {
         let full = tract_onnx::onnx();
         assert!(full.op_register.0.contains_key("Softmax"));
     }
+
+    /// The workspace's tract-nnef (third_party/tract-nnef) leaves its `patch` model transform out:
+    /// registered, it keeps every NNEF registry, every tract-core operator and rustfft in the
+    /// library (2.8 MB of the arm64 one). tract's own transforms are still found.
+    #[test]
+    fn tract_nnefs_patch_transform_is_not_registered() {
+        use tract_onnx::tract_core::transform::get_transform;
+        assert!(matches!(get_transform("patch"), Ok(None)));
+        assert!(matches!(get_transform("conv_nhwc"), Ok(Some(_))));
+    }
 }
