@@ -46,7 +46,8 @@ error_codes! {
     ModelMissing = 2002,
     /// A model file's sha256 differs from the manifest.
     ModelChecksum = 2003,
-    /// A model file could not be parsed or optimised (truncated, corrupt, wrong shape).
+    /// A model file could not be parsed or optimised (truncated, corrupt, wrong shape, an ONNX
+    /// operator the SDK does not parse).
     ModelLoad = 2004,
     /// Running a model failed.
     Inference = 2005,

@@ -30,10 +30,10 @@ impl std::fmt::Debug for OnnxModel {
 }
 
 impl OnnxModel {
-    /// Parses and optimises a model whose bytes already passed the manifest checksum; a model with an
-    /// operator the SDK does not parse fails here, naming it. Bytes passed
-    /// by value are freed once decoded: otherwise the embedder's file (5.4 MiB) would sit beside
-    /// its weights for the whole load.
+    /// Parses and optimises a model whose bytes already passed the manifest checksum. A model with
+    /// an operator the SDK does not parse fails here, naming it. Bytes passed by value are freed
+    /// once decoded: otherwise the embedder's file (5.4 MiB) would sit beside its weights for the
+    /// whole load.
     pub fn load(role: &'static str, spec: &ModelSpec, bytes: impl AsRef<[u8]>) -> Result<Self> {
         let err = |e: TractError| Error::ModelLoad {
             role: role.into(),
