@@ -94,7 +94,7 @@ pub fn register(onnx: &mut Onnx) {
     reg.insert("DequantizeLinear", dequantize_linear);
 }
 
-/// The first operator of `model` the front-end `onnx` cannot parse, with how many nodes use it.
+/// The first operator in `graph` the front-end `onnx` cannot parse, with how many nodes use it.
 /// Checked before parsing: tract would otherwise build an "unimplemented" node and fail later,
 /// naming the node rather than the operator.
 pub fn unsupported(onnx: &Onnx, graph: &tract_onnx::pb::GraphProto) -> Option<(String, usize)> {
