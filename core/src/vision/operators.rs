@@ -13,8 +13,9 @@
 //!
 //! The parsers and the expansions below are adapted from tract-onnx 0.23.9 (Sonos, MIT OR
 //! Apache-2.0; `src/ops/{mod,nn/mod,nn/batch_norm,nn/max_pool,math,math/gemm,array/mod,array/pad,
-//! array/shape,array/unsqueeze,quant}.rs`). They are tract's own, with two changes: nothing unwraps,
-//! and a max pool's ONNX `Indices` output is refused rather than computed.
+//! array/shape,array/unsqueeze,quant}.rs`). They are tract's own, with two changes: nothing unwraps
+//! or indexes past the end of a model's values (Pad's pads, DequantizeLinear's scale), and a max
+//! pool's ONNX `Indices` output is refused rather than computed.
 
 use std::ops::Range;
 
@@ -507,6 +508,17 @@ fn pad_mode(node: &NodeProto) -> TractResult<PadMode> {
     Ok(mode)
 }
 
+/// The pads of the `ix`th padded axis, (before, after), from ONNX's `[begins..., ends...]`; an error
+/// rather than a panic when there are fewer pads than axes.
+fn pad_pair<T: Clone>(pads: &[T], ix: usize) -> TractResult<(T, T)> {
+    let half = pads.len() / 2;
+    ensure!(ix < half, "Pad has {} pads for axis {ix}", pads.len());
+    match (pads.get(ix), pads.get(ix + half)) {
+        (Some(before), Some(after)) => Ok((before.clone(), after.clone())),
+        _ => bail!("Pad has {} pads for axis {ix}", pads.len()),
+    }
+}
+
 /// ONNX `Pad` from operator set 11 on: the pads (and the constant, the axes) are inputs, which must
 /// be constants by the time the graph is typed.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
@@ -549,10 +561,8 @@ impl Expansion for Pad18 {
             s.given(&inputs[1].value, move |s, pads| {
                 let pads = pads.cast_to::<TDim>()?;
                 let pads = pads.try_as_plain_ram()?.as_slice::<TDim>()?;
-                let rank = pads.len() / 2;
                 for (ix, axis) in axes.iter().enumerate() {
-                    let left = pads[ix].clone();
-                    let right = pads[ix + rank].clone();
+                    let (left, right) = pad_pair(pads, ix)?;
                     s.equals(
                         &outputs[0].shape[*axis],
                         inputs[0].shape[*axis].bex() + left + right,
@@ -629,7 +639,10 @@ impl Expansion for Pad18 {
         let pads = pads.try_as_plain_ram()?.as_slice::<i64>()?;
         let mut fixed_pads = vec![(0, 0); rank];
         for (ix, &axis) in axes.iter().enumerate() {
-            fixed_pads[axis] = (pads[ix] as usize, pads[ix + pads.len() / 2] as usize);
+            let (left, right) = pad_pair(pads, ix)?;
+            *fixed_pads
+                .get_mut(axis)
+                .context("Pad axis out of the input's rank")? = (left as usize, right as usize);
         }
         model.wire_node(
             name,
@@ -871,13 +884,20 @@ impl Expansion for DequantizeLinear {
             )?;
             return target.wire_node(prefix, ops::math::mul(), &[x[0], scale]);
         }
-        let scale = scales.try_as_plain_ram()?.as_slice::<f32>()?[0];
+        // One scale and one zero point (an empty one is refused, not indexed).
+        let one = "y_scale and y_zero_point must hold a value";
+        let scale = *scales
+            .try_as_plain_ram()?
+            .as_slice::<f32>()?
+            .first()
+            .context(one)?;
+        let zero_point = zero_point.try_as_plain_ram()?;
         let zero = if zero_point.datum_type() == u8::datum_type() {
-            zero_point.try_as_plain_ram()?.as_slice::<u8>()?[0] as i32
+            *zero_point.as_slice::<u8>()?.first().context(one)? as i32
         } else if zero_point.datum_type() == i8::datum_type() {
-            zero_point.try_as_plain_ram()?.as_slice::<i8>()?[0] as i32
+            *zero_point.as_slice::<i8>()?.first().context(one)? as i32
         } else {
-            zero_point.try_as_plain_ram()?.as_slice::<i32>()?[0]
+            *zero_point.as_slice::<i32>()?.first().context(one)?
         };
         let op: Box<dyn TypedOp> = Box::new(DequantizeLinearF32::new(scale, zero));
         target.wire_node(prefix, op, &[inputs[0]])
@@ -970,6 +990,18 @@ mod tests {
         // tract's own table parses it: the refusal is the SDK's.
         let full = tract_onnx::onnx();
         assert!(full.op_register.0.contains_key("Softmax"));
+    }
+
+    /// ONNX pads are `[begins..., ends...]`; fewer than two per axis is an error, never an index
+    /// past the end.
+    #[test]
+    fn pads_pair_up_per_axis_and_too_few_is_an_error() {
+        let pads = [1i64, 2, 3, 4, 5, 6];
+        assert_eq!(pad_pair(&pads, 0).unwrap(), (1, 4));
+        assert_eq!(pad_pair(&pads, 2).unwrap(), (3, 6));
+        assert!(pad_pair(&pads, 3).is_err());
+        assert!(pad_pair(&pads[..1], 0).is_err());
+        assert!(pad_pair::<i64>(&[], 0).is_err());
     }
 
     /// The workspace's tract-nnef (third_party/tract-nnef) leaves its `patch` model transform out:
