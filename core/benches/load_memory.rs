@@ -120,6 +120,11 @@ fn main() {
                 .unwrap();
             note(&mut cells);
             smartid_core::vision::sdk_declutter(&mut typed).unwrap();
+            // As `OnnxModel::load` does: a model whose manifest says so holds its large convolution
+            // kernels in fp16 from here on (counted in the declutter column).
+            if let Some(min_weights) = spec.fp16_conv_kernels_from {
+                smartid_core::vision::hold_conv_kernels_in_fp16(&mut typed, min_weights).unwrap();
+            }
             note(&mut cells);
             typed.optimize().unwrap();
             note(&mut cells);

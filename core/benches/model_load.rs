@@ -104,10 +104,13 @@ fn main() {
                 .model_for_read(&mut Cursor::new(bytes))
                 .unwrap(),
         ));
+        // fp32 kernels whatever the manifest says: this compares the SDK's parse and optimiser with
+        // tract's, to the bit.
         let sdk = smartid_core::vision::sdk_optimize(
             sdk_parse(bytes)
                 .with_input_fact(0, f32::fact(spec.input.shape).into())
                 .unwrap(),
+            None,
         )
         .unwrap()
         .into_runnable()

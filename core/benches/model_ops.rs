@@ -48,7 +48,8 @@ fn main() {
         };
         let tracts = parse(tract_onnx::onnx()).into_optimized().unwrap();
         let sdks =
-            smartid_core::vision::sdk_optimize(parse(smartid_core::vision::sdk_onnx())).unwrap();
+            smartid_core::vision::sdk_optimize(parse(smartid_core::vision::sdk_onnx()), None)
+                .unwrap();
         let ways = [
             ("tract", tracts.into_runnable().unwrap()),
             ("sdk", sdks.into_runnable().unwrap()),

@@ -41,6 +41,13 @@ pub struct ModelSpec {
     pub sha256: String,
     pub licence: String,
     pub input: InputSpec,
+    /// Convolution kernels of at least this many weights are held in fp16 once loaded; absent, all
+    /// stay fp32. The graph computes in fp32 either way: the kernel takes half the memory, and its
+    /// convolution reads it through tract's fp16-weight, fp32-activation matrix kernels, which cost
+    /// time where a convolution has a large output (docs/performance.md, "The embedder's large
+    /// convolution kernels held in fp16").
+    #[serde(default)]
+    pub fp16_conv_kernels_from: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -293,6 +293,11 @@ fn corrupt_models_and_manifests_are_rejected() {
         ("sampling = \"dlib_chip\"", "sampling = \"nearest\""),
         // A dimension the template format cannot carry.
         ("dim = 128", "dim = 5000"),
+        // A kernel size that is not a count of weights.
+        (
+            "fp16_conv_kernels_from = 100000",
+            "fp16_conv_kernels_from = -1",
+        ),
         // Non-finite or unbounded eye settings.
         ("crop_side = 2.3", "crop_side = inf"),
         ("baseline_prior = 0.30", "baseline_prior = nan"),

@@ -10,7 +10,7 @@ use tract_onnx::Onnx;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::optim::Optimizer;
 
-use super::{operators, pool, prelu};
+use super::{operators, pool, prelu, weights};
 
 /// The declutter pass the SDK leaves out, by the name tract's `Debug` gives it.
 const SKIPPED_PASS: &str = "ChangeAxes";
@@ -34,9 +34,19 @@ pub fn onnx() -> Onnx {
 /// plans run in the same time and answer to the bit (tested below; docs/performance.md, "tract's
 /// optimiser without `ChangeAxes`"). Every pass rewrites the graph into an equivalent one, so for any
 /// other model leaving it out changes the plan, not what it computes.
-pub fn optimize(model: InferenceModel) -> TractResult<TypedModel> {
+///
+/// `fp16_conv_kernels_from` is the model's manifest setting: the decluttered model's convolution
+/// kernels of at least that many weights are halved before codegen packs them
+/// ([`weights::hold_conv_kernels_in_fp16`]).
+pub fn optimize(
+    model: InferenceModel,
+    fp16_conv_kernels_from: Option<usize>,
+) -> TractResult<TypedModel> {
     let mut typed = model.into_typed()?;
     declutter(&mut typed)?;
+    if let Some(min_weights) = fp16_conv_kernels_from {
+        weights::hold_conv_kernels_in_fp16(&mut typed, min_weights)?;
+    }
     typed.optimize()?;
     Ok(typed)
 }

@@ -56,6 +56,7 @@ pub use eyes::{EyeRead, EyeState, lid_ratio};
 pub use frontend::{declutter as sdk_declutter, onnx as sdk_onnx, optimize as sdk_optimize};
 #[cfg(feature = "capture")]
 pub use mesh::{MeshResult, Roi};
-/// For the load benchmark (`benches/model_load.rs`), which measures it against tract's own folding.
+/// For the load benchmarks (`benches/model_load.rs` measures the unfold against tract's own folding;
+/// `benches/load_memory.rs` measures each load phase's memory).
 #[cfg(all(feature = "capture", feature = "test-support"))]
-pub use weights::unfold_int8_weights;
+pub use weights::{hold_conv_kernels_in_fp16, unfold_int8_weights};

@@ -72,7 +72,7 @@ impl OnnxModel {
         let model = model
             .with_input_fact(0, f32::fact(spec.input.shape).into())
             .map_err(err)?;
-        let plan = frontend::optimize(model)
+        let plan = frontend::optimize(model, spec.fp16_conv_kernels_from)
             .map_err(err)?
             .into_runnable()
             .map_err(err)?;

@@ -87,7 +87,7 @@ pub fn sdk_plan(front_end: &Onnx, proto: &ModelProto, shape: &[usize]) -> Arc<Ty
         .unwrap()
         .with_input_fact(0, f32::fact(shape).into())
         .unwrap();
-    crate::vision::frontend::optimize(model)
+    crate::vision::frontend::optimize(model, None)
         .unwrap()
         .into_runnable()
         .unwrap()
