@@ -108,8 +108,12 @@ fn main() {
             note(&mut cells);
             let mut model = onnx.model_for_proto_model(&proto).unwrap();
             note(&mut cells);
-            smartid_core::vision::unfold_int8_weights(proto.graph.as_mut().unwrap(), &mut model)
-                .unwrap();
+            smartid_core::vision::unfold_int8_weights(
+                proto.graph.as_mut().unwrap(),
+                &mut model,
+                spec.fp16_conv_kernels_from,
+            )
+            .unwrap();
             drop(proto);
             note(&mut cells);
             let shape: Vec<usize> = spec.input.shape.to_vec();
@@ -120,8 +124,10 @@ fn main() {
                 .unwrap();
             note(&mut cells);
             smartid_core::vision::sdk_declutter(&mut typed).unwrap();
-            // As `OnnxModel::load` does: a model whose manifest says so holds its large convolution
-            // kernels in fp16 from here on (counted in the declutter column).
+            // As `frontend::optimize` does: the kernels unfolded to fp16 bound to their convolutions,
+            // and a model whose manifest says so has its other large kernels halved (counted in the
+            // declutter column).
+            smartid_core::vision::bind_fp16_kernels(&mut typed).unwrap();
             if let Some(min_weights) = spec.fp16_conv_kernels_from {
                 smartid_core::vision::hold_conv_kernels_in_fp16(&mut typed, min_weights).unwrap();
             }

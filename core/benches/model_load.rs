@@ -197,7 +197,9 @@ fn sdk_parse(bytes: &[u8]) -> InferenceModel {
     let onnx = smartid_core::vision::sdk_onnx();
     let mut proto = onnx.proto_model_for_read(&mut Cursor::new(bytes)).unwrap();
     let mut model = onnx.model_for_proto_model(&proto).unwrap();
-    smartid_core::vision::unfold_int8_weights(proto.graph.as_mut().unwrap(), &mut model).unwrap();
+    // fp32 throughout: this compares the SDK's parse and optimiser with tract's, to the bit.
+    smartid_core::vision::unfold_int8_weights(proto.graph.as_mut().unwrap(), &mut model, None)
+        .unwrap();
     model
 }
 

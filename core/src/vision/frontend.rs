@@ -10,7 +10,7 @@ use tract_onnx::Onnx;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::optim::Optimizer;
 
-use super::{operators, pool, prelu, weights};
+use super::{fp16_kernels, operators, pool, prelu};
 
 /// The declutter pass the SDK leaves out, by the name tract's `Debug` gives it.
 const SKIPPED_PASS: &str = "ChangeAxes";
@@ -35,17 +35,18 @@ pub fn onnx() -> Onnx {
 /// optimiser without `ChangeAxes`"). Every pass rewrites the graph into an equivalent one, so for any
 /// other model leaving it out changes the plan, not what it computes.
 ///
-/// `fp16_conv_kernels_from` is the model's manifest setting: the decluttered model's convolution
-/// kernels of at least that many weights are halved before codegen packs them
-/// ([`weights::hold_conv_kernels_in_fp16`]).
+/// `fp16_conv_kernels_from` is the model's manifest setting. Before codegen packs the kernels, the
+/// ones the int8 unfold wrote in fp16 are bound to their convolutions, and the decluttered model's
+/// other convolution kernels of at least that many weights are halved ([`fp16_kernels`]).
 pub fn optimize(
     model: InferenceModel,
     fp16_conv_kernels_from: Option<usize>,
 ) -> TractResult<TypedModel> {
     let mut typed = model.into_typed()?;
     declutter(&mut typed)?;
+    fp16_kernels::bind_fp16_kernels(&mut typed)?;
     if let Some(min_weights) = fp16_conv_kernels_from {
-        weights::hold_conv_kernels_in_fp16(&mut typed, min_weights)?;
+        fp16_kernels::hold_conv_kernels_in_fp16(&mut typed, min_weights)?;
     }
     typed.optimize()?;
     Ok(typed)

@@ -24,6 +24,8 @@ mod engine;
 #[cfg(feature = "capture")]
 mod eyes;
 #[cfg(feature = "capture")]
+mod fp16_kernels;
+#[cfg(feature = "capture")]
 mod frontend;
 #[cfg(feature = "capture")]
 mod mesh;
@@ -59,4 +61,7 @@ pub use mesh::{MeshResult, Roi};
 /// For the load benchmarks (`benches/model_load.rs` measures the unfold against tract's own folding;
 /// `benches/load_memory.rs` measures each load phase's memory).
 #[cfg(all(feature = "capture", feature = "test-support"))]
-pub use weights::{hold_conv_kernels_in_fp16, unfold_int8_weights};
+pub use {
+    fp16_kernels::{bind_fp16_kernels, hold_conv_kernels_in_fp16},
+    weights::unfold_int8_weights,
+};

@@ -58,7 +58,8 @@ impl OnnxModel {
         }
         let mut model = onnx.model_for_proto_model(&proto).map_err(err)?;
         if let Some(graph) = proto.graph.as_mut() {
-            weights::unfold_int8_weights(graph, &mut model).map_err(err)?;
+            weights::unfold_int8_weights(graph, &mut model, spec.fp16_conv_kernels_from)
+                .map_err(err)?;
         }
         drop(proto);
         let mut outputs = HashMap::new();

@@ -15,20 +15,23 @@
 //! inline, int8 or uint8 data, a per-tensor or per-axis f32 scale and a zero point of matching sizes,
 //! no other attribute than `axis` (and `block_size` 0). Anything else is left for tract, as before.
 //!
-//! Once the model is typed and decluttered, the convolution kernels its manifest names by size
-//! (`fp16_conv_kernels_from`) are held in fp16 ([`hold_conv_kernels_in_fp16`]): the dlib embedder's
-//! weights take 12.8 MiB of memory instead of 22.6, still computed in fp32.
+//! A weight only convolutions read as their kernel, of at least the manifest's
+//! `fp16_conv_kernels_from` weights, is unfolded to fp16 instead, behind a node that types it as
+//! fp32 until `fp16_kernels` binds it to its convolutions: the load never holds it in fp32.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::{GraphProto, NodeProto, TensorProto};
 use tract_onnx::tract_hir::internal::*;
-use tract_onnx::tract_hir::tract_core::ops::cnn::Conv;
-use tract_onnx::tract_hir::tract_core::ops::konst::Const;
+
+use super::fp16_kernels::widen_to_f32;
 
 /// Replaces, in `model` (tract's parse of `graph`), every eligible `DequantizeLinear` by the fp32
-/// constant it computes; returns how many.
+/// constant it computes; returns how many. With `fp16_conv_kernels_from`, one whose only readers are
+/// convolutions taking it as their kernel, of at least that many weights, becomes an fp16 constant
+/// behind a [`widen_to_f32`] node instead (the same values, rounded once to fp16, as halving the
+/// fp32 kernel later would give).
 ///
 /// One node at a time, so that the int8 weights are never held three times over beside the fp32
 /// ones: each replaced node's int8 constant leaves `model` as soon as its fp32 constant is in, and
@@ -39,7 +42,9 @@ use tract_onnx::tract_hir::tract_core::ops::konst::Const;
 pub fn unfold_int8_weights(
     graph: &mut GraphProto,
     model: &mut InferenceModel,
+    fp16_conv_kernels_from: Option<usize>,
 ) -> TractResult<usize> {
+    let kernels = conv_kernels_only(graph);
     // Names a caller may feed: an initialiser that is also a graph input is only a default.
     let fed: Vec<String> = graph.input.iter().map(|i| i.name.clone()).collect();
     let fed: Vec<&str> = fed.iter().map(String::as_str).collect();
@@ -69,10 +74,20 @@ pub fn unfold_int8_weights(
                     Some((name.as_str(), graph.initializer.get(*position.get(name)?)?))
                 })
                 .collect();
-            if let Some(weights) = unfold(node, &index, &fed) {
+            let fp16_from = fp16_conv_kernels_from.filter(|_| {
+                node.output
+                    .first()
+                    .is_some_and(|o| kernels.contains(o.as_str()))
+            });
+            if let Some(weights) = unfold(node, &index, &fed, fp16_from) {
                 let mut patch = InferenceModelPatch::default();
-                let name = format!("{}.fp32", model.node(outlet.node).name);
-                let constant = patch.add_const(name, weights)?;
+                let name = &model.node(outlet.node).name;
+                let constant = if weights.datum_type() == f16::datum_type() {
+                    let half = patch.add_const(format!("{name}.fp16"), weights)?;
+                    patch.wire_node(format!("{name}.widen"), widen_to_f32(), &[half])?[0]
+                } else {
+                    patch.add_const(format!("{name}.fp32"), weights)?
+                };
                 patch.shunt_outside(model, outlet, constant)?;
                 patch.apply(model)?;
                 // Drops the replaced node and the int8 constant only it read.
@@ -101,6 +116,26 @@ pub fn unfold_int8_weights(
     Ok(count)
 }
 
+/// The values only convolutions read, each as its kernel (input 1), and that are not graph outputs.
+fn conv_kernels_only(graph: &GraphProto) -> HashSet<String> {
+    let mut reads: HashMap<&str, (usize, usize)> = HashMap::new();
+    for node in &graph.node {
+        let conv = node.op_type == "Conv" && (node.domain.is_empty() || node.domain == "ai.onnx");
+        for (slot, input) in node.input.iter().enumerate() {
+            let (kernel, all) = reads.entry(input.as_str()).or_default();
+            *kernel += usize::from(conv && slot == 1);
+            *all += 1;
+        }
+    }
+    reads
+        .into_iter()
+        .filter(|(name, (kernel, all))| {
+            kernel == all && !graph.output.iter().any(|o| o.name == *name)
+        })
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
 /// tract labels each node's outputs with the ONNX value names.
 fn outlets_by_label(model: &InferenceModel) -> HashMap<String, OutletId> {
     model
@@ -110,8 +145,14 @@ fn outlets_by_label(model: &InferenceModel) -> HashMap<String, OutletId> {
         .collect()
 }
 
-/// The fp32 weights one node computes; `None` when the node is not one this module unfolds.
-fn unfold(node: &NodeProto, index: &HashMap<&str, &TensorProto>, fed: &[&str]) -> Option<Tensor> {
+/// The fp32 weights one node computes, or fp16 when `fp16_from` is at most their count (and fp16
+/// holds every value); `None` when the node is not one this module unfolds.
+fn unfold(
+    node: &NodeProto,
+    index: &HashMap<&str, &TensorProto>,
+    fed: &[&str],
+    fp16_from: Option<usize>,
+) -> Option<Tensor> {
     if node.op_type != "DequantizeLinear" || !(node.domain.is_empty() || node.domain == "ai.onnx") {
         return None;
     }
@@ -175,6 +216,11 @@ fn unfold(node: &NodeProto, index: &HashMap<&str, &TensorProto>, fed: &[&str]) -
     // channels. One run at a time keeps the inner loop free of divisions and per-weight lookups.
     // Written in place into the tensor tract keeps: built from a `Vec` it would be copied, a second
     // 22 MiB block for the dlib embedder.
+    if fp16_from.is_some_and(|from| len >= from)
+        && let Some(half) = unfold_fp16(&values, &scale, &zero, &dims, channels, inner)
+    {
+        return Some(half);
+    }
     let mut weights = Tensor::zero::<f32>(&dims).ok()?;
     let mut view = weights.try_as_plain_ram_mut().ok()?;
     let out = view.as_slice_mut::<f32>().ok()?;
@@ -190,86 +236,33 @@ fn unfold(node: &NodeProto, index: &HashMap<&str, &TensorProto>, fed: &[&str]) -
     Some(weights)
 }
 
-/// Holds each convolution's constant fp32 kernel of at least `min_weights` weights as fp16 (the
-/// manifest's `fp16_conv_kernels_from`); returns how many. Runs between decluttering and codegen, so
-/// tract's declutter has folded what it folds into the fp32 kernels first. The convolution still
-/// computes in fp32: codegen packs an fp16 kernel for tract's `f16f32` matrix kernels, which widen
-/// each panel as they read it.
-///
-/// Why a size: those matrix kernels have narrow tiles (32×3 on x86-64 and arm64), so they cost time
-/// in proportion to a convolution's output, while the memory saved is its kernel. In the dlib
-/// embedder the large kernels are the deep layers with small outputs: from 100 000 weights, 92 % of
-/// its weights go to fp16 (22.6 → 12.8 MiB held) for 1.03–1.11× the time per embedding; every
-/// kernel would be 1.3–1.4× (docs/performance.md, "The embedder's large convolution kernels held in
-/// fp16").
-///
-/// One kernel at a time, each fp32 constant dropped as soon as its fp16 one is wired, so the load
-/// never holds both. Left in fp32: a kernel another node also reads, a quantised convolution, one
-/// whose input is not fp32, and one with a value fp16 cannot hold (beyond ±65504).
-pub fn hold_conv_kernels_in_fp16(model: &mut TypedModel, min_weights: usize) -> TractResult<usize> {
-    let convs: Vec<String> = model
-        .nodes()
-        .iter()
-        .filter(|n| n.op_is::<Conv>())
-        .map(|n| n.name.clone())
-        .collect();
-    let mut count = 0;
-    for name in convs {
-        let conv = model.node_id_by_name(&name)?;
-        let Some(kernel) = fp32_kernel(model, conv)? else {
-            continue;
-        };
-        if kernel.len() < min_weights {
-            continue;
+/// The same values as the fp32 unfold, each rounded once to fp16; `None` when one is beyond fp16's
+/// range. Each run goes through a scratch run of fp32 first, so the arithmetic is the fp32 unfold's.
+fn unfold_fp16(
+    values: &Integers,
+    scale: &[f32],
+    zero: &[i32],
+    dims: &[usize],
+    channels: usize,
+    inner: usize,
+) -> Option<Tensor> {
+    let mut weights = Tensor::zero::<f16>(dims).ok()?;
+    let mut view = weights.try_as_plain_ram_mut().ok()?;
+    let out = view.as_slice_mut::<f16>().ok()?;
+    let mut run = vec![0f32; inner];
+    for (k, out) in out.chunks_mut(inner).enumerate() {
+        let c = k % channels;
+        let z = zero[if zero.len() == 1 { 0 } else { c }];
+        let start = k * inner;
+        values.dequantize_into(start..start + inner, z, scale[c], &mut run)?;
+        for (h, v) in out.iter_mut().zip(&run) {
+            *h = f16::from_f32(*v);
+            if !h.is_finite() {
+                return None;
+            }
         }
-        let halved = kernel.cast_to::<f16>()?.into_owned();
-        let fits = halved
-            .try_as_plain_ram()?
-            .as_slice::<f16>()?
-            .iter()
-            .all(|v| v.is_finite());
-        if !fits {
-            continue;
-        }
-        let halved = model.wire_node(
-            format!("{name}.kernel.fp16"),
-            Const::new(halved.into_arc_tensor())?,
-            &[],
-        )?[0];
-        model.add_edge(halved, InletId::new(conv, 1))?;
-        drop(kernel);
-        // Drops the fp32 constant nothing reads any more, before the next kernel is halved.
-        model.compact()?;
-        count += 1;
     }
-    Ok(count)
-}
-
-/// A float convolution's kernel, when it is an fp32 constant this convolution alone reads.
-fn fp32_kernel(model: &TypedModel, conv: usize) -> TractResult<Option<Arc<Tensor>>> {
-    let node = model.node(conv);
-    let (Some(op), Some(&input), Some(&kernel)) = (
-        node.op_as::<Conv>(),
-        node.inputs.first(),
-        node.inputs.get(1),
-    ) else {
-        return Ok(None);
-    };
-    let source = model.node(kernel.node);
-    let fact = model.outlet_fact(kernel)?;
-    let fp32 = |o: OutletId| -> TractResult<bool> {
-        Ok(model.outlet_fact(o)?.datum_type == f32::datum_type())
-    };
-    let only_reader = source.outputs.get(kernel.slot).map(|o| o.successors.len()) == Some(1);
-    if op.q_params.is_some()
-        || !fp32(input)?
-        || !fp32(kernel)?
-        || !source.op_is::<Const>()
-        || !only_reader
-    {
-        return Ok(None);
-    }
-    Ok(fact.konst.clone())
+    Some(weights)
 }
 
 /// An int8 or uint8 initialiser's values, read in place from `raw_data` or `int32_data`.
@@ -448,7 +441,7 @@ mod tests {
         let mut model = tract_onnx::onnx().model_for_proto_model(proto).unwrap();
         let count = if unfolded {
             let mut graph = proto.graph.clone().unwrap();
-            unfold_int8_weights(&mut graph, &mut model).unwrap()
+            unfold_int8_weights(&mut graph, &mut model, None).unwrap()
         } else {
             0
         };
@@ -566,7 +559,7 @@ mod tests {
             .iter()
             .map(|t| (t.name.as_str(), t))
             .collect();
-        assert!(unfold(&graph.node[0], &index, &[]).is_some());
+        assert!(unfold(&graph.node[0], &index, &[], None).is_some());
         let mut short = graph.initializer[0].clone();
         short.raw_data.truncate(5);
         let mut external = graph.initializer[0].clone();
@@ -580,12 +573,12 @@ mod tests {
         ] {
             let mut index = index.clone();
             index.insert(name, t);
-            assert!(unfold(&graph.node[0], &index, &[]).is_none(), "{why}");
+            assert!(unfold(&graph.node[0], &index, &[], None).is_none(), "{why}");
         }
         let mut blocked = graph.node[0].clone();
         blocked.attribute.push(int_attr("block_size", 2));
         assert!(
-            unfold(&blocked, &index, &[]).is_none(),
+            unfold(&blocked, &index, &[], None).is_none(),
             "blocked quantisation"
         );
     }
@@ -629,7 +622,7 @@ mod tests {
             });
             let mut model = tract_onnx::onnx().model_for_proto_model(&proto).unwrap();
             let graph = proto.graph.as_mut().unwrap();
-            assert_eq!(unfold_int8_weights(graph, &mut model).unwrap(), 1);
+            assert_eq!(unfold_int8_weights(graph, &mut model, None).unwrap(), 1);
             assert_eq!(
                 unfolded_weights(&model),
                 unfolded_weights(&parse(&matmul_model(), true).0)
@@ -695,196 +688,5 @@ mod tests {
         );
         assert_eq!(a.len(), 128);
         assert_eq!(a, b);
-    }
-
-    /// x [1, 3, 6, 6] convolved with w [4, 3, 3, 3]; with `shared`, a second convolution of relu(x)
-    /// reads the same w and the two are added.
-    fn conv_model(w: &[f32], shared: bool) -> ModelProto {
-        let mut nodes = vec![node("Conv", &["x", "w"], "y1")];
-        if shared {
-            nodes.push(node("Relu", &["x"], "r"));
-            nodes.push(node("Conv", &["r", "w"], "y2"));
-            nodes.push(node("Add", &["y1", "y2"], "y"));
-        } else {
-            nodes.push(node("Identity", &["y1"], "y"));
-        }
-        model(GraphProto {
-            node: nodes,
-            initializer: vec![TensorProto {
-                dims: vec![4, 3, 3, 3],
-                ..float("w", w)
-            }],
-            input: vec![value("x", &[1, 3, 6, 6])],
-            output: vec![value("y", &[1, 4, 4, 4])],
-            ..Default::default()
-        })
-    }
-
-    fn conv_typed(proto: &ModelProto) -> TypedModel {
-        let mut typed = crate::vision::frontend::onnx()
-            .model_for_proto_model(proto)
-            .unwrap()
-            .with_input_fact(0, f32::fact([1, 3, 6, 6]).into())
-            .unwrap()
-            .into_typed()
-            .unwrap();
-        crate::vision::frontend::declutter(&mut typed).unwrap();
-        typed
-    }
-
-    fn conv_plan(proto: &ModelProto, fp16_from: Option<usize>) -> Arc<TypedRunnableModel> {
-        let model = crate::vision::frontend::onnx()
-            .model_for_proto_model(proto)
-            .unwrap()
-            .with_input_fact(0, f32::fact([1, 3, 6, 6]).into())
-            .unwrap();
-        crate::vision::frontend::optimize(model, fp16_from)
-            .unwrap()
-            .into_runnable()
-            .unwrap()
-    }
-
-    /// How many constants of type `dt` a plan holds (a packed kernel keeps its element type).
-    fn constants_of(plan: &TypedRunnableModel, dt: DatumType) -> usize {
-        plan.model()
-            .nodes()
-            .iter()
-            .filter_map(|n| n.op_as::<Const>())
-            .filter(|c| c.val().datum_type() == dt)
-            .count()
-    }
-
-    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-        assert_eq!(a.len(), b.len());
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f32::max)
-    }
-
-    /// Weights fp16 cannot hold exactly (`sin` of odd multiples), and the same weights rounded to fp16.
-    fn conv_weights_and_rounded() -> (Vec<f32>, Vec<f32>) {
-        let w: Vec<f32> = (0..108)
-            .map(|i| (i as f32 * 0.37 + 0.1).sin() * 0.3)
-            .collect();
-        let rounded = w.iter().map(|v| f16::from_f32(*v).to_f32()).collect();
-        (w, rounded)
-    }
-
-    fn conv_input() -> Tensor {
-        tract_ndarray::Array4::from_shape_fn((1, 3, 6, 6), |(_, c, y, x)| {
-            ((c * 7 + y * 5 + x * 3) % 11) as f32 / 11.0 - 0.4
-        })
-        .into()
-    }
-
-    /// With `fp16_conv_kernels_from` at or below its size the plan holds the kernel in fp16 and no
-    /// fp32 copy, and computes in fp32 from the rounded weights: its outputs are those of the fp32
-    /// plan given the rounded weights (up to summation order), not those of the unrounded ones.
-    #[test]
-    fn conv_kernels_held_in_fp16_compute_in_fp32_from_the_rounded_weights() {
-        let (w, rounded) = conv_weights_and_rounded();
-        let half = conv_plan(&conv_model(&w, false), Some(108));
-        let full = conv_plan(&conv_model(&w, false), None);
-        let full_of_rounded = conv_plan(&conv_model(&rounded, false), None);
-        assert_eq!(constants_of(&half, f16::datum_type()), 1);
-        assert_eq!(constants_of(&full, f16::datum_type()), 0);
-        let small = conv_plan(&conv_model(&w, false), Some(109));
-        assert_eq!(
-            constants_of(&small, f16::datum_type()),
-            0,
-            "108 weights < 109"
-        );
-        let f32_constants = |plan: &TypedRunnableModel| constants_of(plan, f32::datum_type());
-        assert_eq!(
-            f32_constants(&half) + 1,
-            f32_constants(&full),
-            "the fp32 kernel is gone"
-        );
-        let y = |plan: &Arc<TypedRunnableModel>| first_output(plan, conv_input());
-        let (y_half, y_full, y_rounded) = (y(&half), y(&full), y(&full_of_rounded));
-        let from_rounded = max_diff(&y_half, &y_rounded);
-        let from_full = max_diff(&y_half, &y_full);
-        assert!(
-            from_rounded * 10.0 < from_full,
-            "{from_rounded} from the rounded weights' answers, {from_full} from fp32's"
-        );
-        assert!(from_rounded < 1e-5, "{from_rounded}");
-    }
-
-    /// What stays fp32: a kernel two convolutions read (halving it would keep both copies), and one
-    /// with a value beyond fp16's range.
-    #[test]
-    fn shared_kernels_and_values_beyond_fp16_stay_fp32() {
-        let (w, _) = conv_weights_and_rounded();
-        let mut too_large = w.clone();
-        too_large[5] = 70_000.0;
-        for (proto, halved) in [
-            (conv_model(&w, false), 1),
-            (conv_model(&w, true), 0),
-            (conv_model(&too_large, false), 0),
-        ] {
-            let mut typed = conv_typed(&proto);
-            let convs = typed.nodes().iter().filter(|n| n.op_is::<Conv>()).count();
-            assert!(convs >= 1);
-            assert_eq!(hold_conv_kernels_in_fp16(&mut typed, 0).unwrap(), halved);
-            let f16s = typed
-                .nodes()
-                .iter()
-                .filter_map(|n| n.op_as::<Const>())
-                .filter(|c| c.val().datum_type() == f16::datum_type())
-                .count();
-            assert_eq!(f16s, halved);
-        }
-    }
-
-    /// The shipped embedder, as its manifest loads it: the 13 convolutions with at least 100 000
-    /// weights hold fp16 kernels (5 160 960 weights of its 5 603 936), and it embeds within 0.001 of
-    /// its fp32 plan (every genuine and impostor margin on real faces moves by less than 0.001,
-    /// `tests/vision_real.rs`), against 0.6 for a match.
-    #[test]
-    fn the_dlib_embedder_holds_fp16_kernels_and_embeds_as_in_fp32() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../models/dlib/dlib_face_recognition_resnet_model_v1.int8.onnx"
-        );
-        let bytes = std::fs::read(path).unwrap();
-        let proto = tract_onnx::onnx()
-            .proto_model_for_read(&mut Cursor::new(&bytes))
-            .unwrap();
-        let plan = |fp16_from| {
-            let (unfolded, _) = parse(&proto, true);
-            let model = unfolded
-                .with_input_fact(0, f32::fact([1, 3, 150, 150]).into())
-                .unwrap();
-            crate::vision::frontend::optimize(model, fp16_from)
-                .unwrap()
-                .into_runnable()
-                .unwrap()
-        };
-        let manifest =
-            crate::manifest::Manifest::parse(include_str!("../../../models/manifest.toml"))
-                .unwrap();
-        let fp16_from = manifest.embedder.model.fp16_conv_kernels_from;
-        assert_eq!(fp16_from, Some(100_000));
-        let (half, full) = (plan(fp16_from), plan(None));
-        assert_eq!(constants_of(&half, f16::datum_type()), 13);
-        let input: Tensor =
-            tract_ndarray::Array4::from_shape_fn((1, 3, 150, 150), |(_, c, y, x)| {
-                ((c * 61 + y * 7 + x * 3) % 256) as f32
-            })
-            .into();
-        let (a, b) = (
-            first_output(&half, input.clone()),
-            first_output(&full, input),
-        );
-        assert_eq!(a.len(), 128);
-        let distance = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y).powi(2))
-            .sum::<f32>()
-            .sqrt();
-        assert!(distance > 0.0 && distance < 1e-3, "{distance}");
     }
 }
