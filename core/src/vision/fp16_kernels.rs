@@ -191,7 +191,9 @@ pub fn bind_fp16_kernels(model: &mut TypedModel) -> TractResult<usize> {
         let Some(&half) = node.inputs.first() else {
             bail!("{name}: a widening without its input");
         };
-        let readers = node.outputs[0].successors.clone();
+        let Some(readers) = node.outputs.first().map(|o| o.successors.clone()) else {
+            bail!("{name}: a widening without its output");
+        };
         let widened = OutletId::new(id, 0);
         let kernels_only = model.node(half.node).op_is::<Const>()
             && !model.outputs.contains(&widened)
