@@ -34,14 +34,8 @@ use tract_onnx::tract_hir::tract_core::ops::konst::Const;
 /// never holds both. Left in fp32: a kernel another node also reads, a quantised convolution, one
 /// whose input is not fp32, and one with a value fp16 cannot hold (beyond ±65504).
 pub fn hold_conv_kernels_in_fp16(model: &mut TypedModel, min_weights: usize) -> TractResult<usize> {
-    let convs: Vec<String> = model
-        .nodes()
-        .iter()
-        .filter(|n| n.op_is::<Conv>())
-        .map(|n| n.name.clone())
-        .collect();
     let mut count = 0;
-    for name in convs {
+    for name in names_of::<Conv>(model) {
         let conv = model.node_id_by_name(&name)?;
         let Some(kernel) = fp32_kernel(model, conv)? else {
             continue;
@@ -70,6 +64,17 @@ pub fn hold_conv_kernels_in_fp16(model: &mut TypedModel, min_weights: usize) -> 
         count += 1;
     }
     Ok(count)
+}
+
+/// The names of the nodes running `O`: names, because each rewrite compacts the graph and renumbers
+/// its nodes.
+fn names_of<O: Op>(model: &TypedModel) -> Vec<String> {
+    model
+        .nodes()
+        .iter()
+        .filter(|n| n.op_is::<O>())
+        .map(|n| n.name.clone())
+        .collect()
 }
 
 /// A float convolution's kernel, when it is an fp32 constant this convolution alone reads.
@@ -178,14 +183,8 @@ impl TypedOp for WidenToF32 {
 /// to them as it is; anything else (another reader, or no constant behind it) gets tract's own cast.
 /// Done one node at a time, each compacted away before the next.
 pub fn bind_fp16_kernels(model: &mut TypedModel) -> TractResult<usize> {
-    let widened: Vec<String> = model
-        .nodes()
-        .iter()
-        .filter(|n| n.op_is::<WidenToF32>())
-        .map(|n| n.name.clone())
-        .collect();
     let mut bound = 0;
-    for name in widened {
+    for name in names_of::<WidenToF32>(model) {
         let id = model.node_id_by_name(&name)?;
         let node = model.node(id);
         let Some(&half) = node.inputs.first() else {
@@ -229,22 +228,12 @@ pub fn bind_fp16_kernels(model: &mut TypedModel) -> TractResult<usize> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use std::io::Cursor;
-
     use super::*;
-    use crate::vision::onnx_graphs::{first_output, model, node, value};
+    use crate::vision::onnx_graphs::{
+        dlib_embedder_proto, first_output, float, model, node, value,
+    };
     use tract_onnx::pb::tensor_proto::DataType;
     use tract_onnx::pb::{GraphProto, ModelProto, TensorProto};
-
-    fn float(name: &str, v: &[f32]) -> TensorProto {
-        TensorProto {
-            name: name.into(),
-            dims: vec![v.len() as i64],
-            data_type: DataType::Float as i32,
-            float_data: v.to_vec(),
-            ..Default::default()
-        }
-    }
 
     /// x [1, 3, 6, 6] convolved with w [4, 3, 3, 3]; with `shared`, a second convolution of relu(x)
     /// reads the same w and the two are added.
@@ -394,14 +383,7 @@ mod tests {
     /// faces moves by less than 0.001, `tests/vision_real.rs`), against 0.6 for a match.
     #[test]
     fn the_dlib_embedder_holds_fp16_kernels_and_embeds_as_in_fp32() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../models/dlib/dlib_face_recognition_resnet_model_v1.int8.onnx"
-        );
-        let bytes = std::fs::read(path).unwrap();
-        let proto = tract_onnx::onnx()
-            .proto_model_for_read(&mut Cursor::new(&bytes))
-            .unwrap();
+        let proto = dlib_embedder_proto();
         // The kernels' size from which the unfold writes fp16, and from which the optimiser halves.
         let plan = |unfold_from: Option<usize>, halve_from: Option<usize>| {
             let mut model = tract_onnx::onnx().model_for_proto_model(&proto).unwrap();

@@ -6,8 +6,8 @@ use tract_onnx::Onnx;
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::tensor_shape_proto::{Dimension, dimension};
 use tract_onnx::pb::{
-    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto,
-    ValueInfoProto, type_proto,
+    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
+    TypeProto, ValueInfoProto, type_proto,
 };
 use tract_onnx::prelude::*;
 
@@ -54,6 +54,29 @@ pub fn model(graph: GraphProto) -> ModelProto {
         graph: Some(graph),
         ..Default::default()
     }
+}
+
+/// A 1-D f32 initialiser (give it `dims` for another shape).
+pub fn float(name: &str, v: &[f32]) -> TensorProto {
+    TensorProto {
+        name: name.into(),
+        dims: vec![v.len() as i64],
+        data_type: DataType::Float as i32,
+        float_data: v.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// The shipped dlib embedder (int8 weights) as tract's protobuf.
+pub fn dlib_embedder_proto() -> ModelProto {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../models/dlib/dlib_face_recognition_resnet_model_v1.int8.onnx"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    tract_onnx::onnx()
+        .proto_model_for_read(&mut std::io::Cursor::new(&bytes))
+        .unwrap()
 }
 
 /// The plan's first output for one input, flattened.

@@ -369,10 +369,10 @@ fn floats(t: &TensorProto) -> Option<Vec<f32>> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use std::io::Cursor;
-
     use super::*;
-    use crate::vision::onnx_graphs::{first_output, model, node, value};
+    use crate::vision::onnx_graphs::{
+        dlib_embedder_proto, first_output, float, model, node, value,
+    };
     use tract_onnx::pb::attribute_proto::AttributeType;
     use tract_onnx::pb::{AttributeProto, ModelProto, ValueInfoProto};
     use tract_onnx::tract_hir::tract_core::ops::konst::Const;
@@ -383,16 +383,6 @@ mod tests {
             dims: dims.to_vec(),
             data_type: DataType::Int8 as i32,
             raw_data: v.iter().map(|x| *x as u8).collect(),
-            ..Default::default()
-        }
-    }
-
-    fn float(name: &str, v: &[f32]) -> TensorProto {
-        TensorProto {
-            name: name.into(),
-            dims: vec![v.len() as i64],
-            data_type: DataType::Float as i32,
-            float_data: v.to_vec(),
             ..Default::default()
         }
     }
@@ -640,14 +630,7 @@ mod tests {
     /// The shipped embedder: every `DequantizeLinear` unfolded, and the same embedding to the bit.
     #[test]
     fn the_dlib_embedder_unfolds_whole_and_embeds_identically() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../models/dlib/dlib_face_recognition_resnet_model_v1.int8.onnx"
-        );
-        let bytes = std::fs::read(path).unwrap();
-        let proto = tract_onnx::onnx()
-            .proto_model_for_read(&mut Cursor::new(&bytes))
-            .unwrap();
+        let proto = dlib_embedder_proto();
         let quantized = proto
             .graph
             .as_ref()
