@@ -160,6 +160,12 @@ PF_X = 1
 SHT_DYNSYM, SHT_DYNAMIC = 11, 6
 DT_NULL, DT_NEEDED, DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ = 0, 1, 4, 5, 6, 10
 DT_SONAME, DT_TEXTREL, DT_FLAGS, DT_GNU_HASH = 14, 22, 30, 0x6FFFFEF5
+DT_RELASZ, DT_RELSZ, DT_RELR = 8, 18, 36
+DT_ANDROID_RELSZ, DT_ANDROID_RELASZ, DT_ANDROID_RELR = 0x60000010, 0x60000012, 0x6FFFE000
+# A plain relocation table is 24 bytes per entry on 64-bit ABIs (RELA) and 8 on 32-bit ARM (REL); the
+# SDK's has ~16 000 (every vtable and string table), packed to ~3 bytes each. A library with more
+# unpacked entries than this was linked without --pack-dyn-relocs=android.
+PLAIN_RELOCATIONS_MAX = 256
 DF_TEXTREL = 0x4
 STB_GLOBAL, STB_WEAK = 1, 2
 STT_FUNC = 2
@@ -193,6 +199,9 @@ class ElfInfo:
     soname: str | None = None
     needed: list[str] = field(default_factory=list)
     textrel: bool = False
+    plain_relocations: int = 0            # entries in DT_RELA/DT_REL (the PLT's are not counted)
+    packed_relocation_bytes: int = 0      # DT_ANDROID_RELA/DT_ANDROID_REL: Android's packed format
+    relr: bool = False                    # DT_RELR or DT_ANDROID_RELR present
     func_exports: set[str] = field(default_factory=set)   # defined GLOBAL/WEAK FUNC, not hidden
     all_exports: set[str] = field(default_factory=set)    # same, any symbol type
     symbols_from: str = ""
@@ -271,6 +280,10 @@ def parse_elf(blob: Blob) -> ElfInfo:
     for tag, val in dyn:
         tags.setdefault(tag, val)
     elf.textrel = DT_TEXTREL in tags or bool(tags.get(DT_FLAGS, 0) & DF_TEXTREL)
+    elf.plain_relocations = tags.get(DT_RELASZ, 0) // (24 if is64 else 12) + tags.get(DT_RELSZ, 0) // (
+        16 if is64 else 8)
+    elf.packed_relocation_bytes = tags.get(DT_ANDROID_RELASZ, 0) + tags.get(DT_ANDROID_RELSZ, 0)
+    elf.relr = DT_RELR in tags or DT_ANDROID_RELR in tags
 
     dynstr: StrTab | None = None
     try:
@@ -399,6 +412,8 @@ def check_elf(blob: Blob, label: str, abi: str, opts: ElfOptions, problems: list
         "machine_name": MACHINE_NAMES.get(elf.machine, f"e_machine {elf.machine}"),
         "load_aligns": [ld.align for ld in elf.loads],
         "soname": elf.soname, "needed": elf.needed, "textrel": elf.textrel,
+        "relocations": {"plain_entries": elf.plain_relocations,
+                        "android_packed_bytes": elf.packed_relocation_bytes, "relr": elf.relr},
         "gnu_stack": None if elf.gnu_stack is None else ("RWX" if elf.gnu_stack & PF_X else "RW"),
         "symbols_from": elf.symbols_from,
     })
@@ -425,6 +440,14 @@ def check_elf(blob: Blob, label: str, abi: str, opts: ElfOptions, problems: list
         problems.append(f"{label}: PT_GNU_STACK is executable")
     if elf.textrel:
         problems.append(f"{label}: has text relocations (DT_TEXTREL/DF_TEXTREL), refused since API 23")
+    # Android's packed relocations (lld --pack-dyn-relocs=android) are read by the loader from API 23,
+    # the SDK's minSdk; RELR only from API 28, so a library with it does not load on API 23-27.
+    if elf.relr:
+        problems.append(f"{label}: RELR relocations (DT_RELR/DT_ANDROID_RELR) load only from API 28, above "
+                        f"minSdk 23: link with --pack-dyn-relocs=android")
+    if elf.plain_relocations > PLAIN_RELOCATIONS_MAX:
+        problems.append(f"{label}: {elf.plain_relocations} dynamic relocations in a plain table: link with "
+                        f"--pack-dyn-relocs=android (Android's packed format, which loads from API 23)")
     want_soname = label.rsplit("/", 1)[-1]
     if elf.soname != want_soname:
         problems.append(f"{label}: DT_SONAME {elf.soname!r}, expected {want_soname!r}")
@@ -1142,6 +1165,18 @@ def _aligns(aligns: list[int]) -> str:
     return ",".join(f"{a:#x}" + (f" x{n}" if n > 1 else "") for a, n in sorted(c.items()))
 
 
+def _relocations(r: dict) -> str:
+    rel = r.get("relocations")
+    if not rel:
+        return "-"
+    if rel["relr"]:
+        return "RELR"
+    if rel["android_packed_bytes"]:
+        plain = f" + {rel['plain_entries']} plain" if rel["plain_entries"] else ""
+        return f"packed {rel['android_packed_bytes']} B{plain}"
+    return f"{rel['plain_entries']} plain"
+
+
 def _symbols(row: dict) -> str:
     syms = row.get("symbols") or {}
     return (f"{sum(syms.values())}/{len(syms)} required, {len(row.get('forbidden_found') or [])} forbidden, "
@@ -1177,9 +1212,9 @@ def render_text(report: dict) -> str:
             bits = f"{r['machine_name']} ELF{r['elf_class']}" if "machine" in r else "unreadable"
             rows.append([r["abi"], r["file"], str(r["size_bytes"]), mb(r["size_bytes"]), bits,
                          _aligns(r.get("load_aligns", [])), r.get("soname") or "-",
-                         ",".join(r.get("needed", [])) or "-", _symbols(r)])
+                         ",".join(r.get("needed", [])) or "-", _relocations(r), _symbols(r)])
         lines += _table(["ABI", "file", "bytes", "MB", "machine", "LOAD p_align", "SONAME", "NEEDED",
-                         "symbols"], rows)
+                         "relocations", "symbols"], rows)
     else:
         lines.append(f"  XCFrameworkFormatVersion: {report.get('format_version')}")
         rows = []

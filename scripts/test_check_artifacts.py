@@ -63,6 +63,7 @@ class ElfSpec:
     df_textrel: bool = False
     sections: bool = True
     hash: str = "sysv"                  # or "gnu"
+    dyn_extra: list[tuple[int, int]] = field(default_factory=list)  # more (tag, value) dynamic entries
 
 
 def build_elf(spec: ElfSpec) -> bytes:
@@ -115,6 +116,7 @@ def build_elf(spec: ElfSpec) -> bytes:
         entries.append((22, 0))
     if spec.df_textrel:
         entries.append((30, 0x4))
+    entries += spec.dyn_extra
     entries.append((0, 0))
     dyn = b"".join(struct.pack("<qQ" if is64 else "<iI", t, v) for t, v in entries)
     text_off = dyn_off + len(dyn)
@@ -455,6 +457,26 @@ class ElfTests(TmpCase):
         self.assertProblem(self.check(elf_for("arm64-v8a", df_textrel=True)), "text relocations")
         self.assertProblem(self.check(elf_for("arm64-v8a", soname=None)), "DT_SONAME None")
         self.assertProblem(self.check(elf_for("arm64-v8a", soname="libother.so")), "DT_SONAME 'libother.so'")
+
+    def test_relocations_must_be_packed_the_way_api_23_loads(self) -> None:
+        # DT_RELA/DT_RELASZ (64-bit: 24 bytes an entry), DT_REL/DT_RELSZ (32-bit ARM: 8 bytes).
+        plain64 = [(7, 0x1000), (8, 16_000 * 24)]
+        plain32 = [(17, 0x1000), (18, 16_000 * 8)]
+        packed = [(0x60000011, 0x1000), (0x60000012, 52_067)]
+        self.assertProblem(self.check(elf_for("arm64-v8a", dyn_extra=plain64)),
+                           "16000 dynamic relocations in a plain table", "--pack-dyn-relocs=android")
+        self.assertProblem(self.check(elf_for("armeabi-v7a", dyn_extra=plain32), "armeabi-v7a"),
+                           "16000 dynamic relocations in a plain table")
+        self.assertEqual(self.check(elf_for("arm64-v8a", dyn_extra=packed)), [])
+        # A few plain ones beside the packed table (or in a tiny library) are fine.
+        self.assertEqual(self.check(elf_for("arm64-v8a", dyn_extra=packed + [(7, 0x2000), (8, 10 * 24)])), [])
+        # RELR loads from API 28 only: not for minSdk 23, whichever tag carries it.
+        for tag in (36, 0x6FFFE000):
+            with self.subTest(tag=hex(tag)):
+                self.assertProblem(self.check(elf_for("arm64-v8a", dyn_extra=packed + [(tag, 0x3000)])),
+                                   "RELR relocations", "API 28")
+        elf = ca.parse_elf(ca.Blob(elf_for("arm64-v8a", dyn_extra=packed)))
+        self.assertEqual((elf.plain_relocations, elf.packed_relocation_bytes, elf.relr), (0, 52_067, False))
 
     def test_only_visible_defined_functions_count_as_exports(self) -> None:
         name = "uniffi_smartid_ffi_fn_constructor_capturesession_new"
