@@ -31,9 +31,9 @@ impl std::fmt::Debug for OnnxModel {
 
 impl OnnxModel {
     /// Parses and optimises a model whose bytes already passed the manifest checksum. A model with
-    /// an operator the SDK does not parse fails here, naming it. Bytes passed by value are freed
-    /// once decoded: otherwise the embedder's file (5.4 MiB) would sit beside its weights for the
-    /// whole load.
+    /// an operator the SDK does not parse, or a tensor of an element type it does not compute in,
+    /// fails here, naming it. Bytes passed by value are freed once decoded: otherwise the
+    /// embedder's file (5.4 MiB) would sit beside its weights for the whole load.
     pub fn load(role: &'static str, spec: &ModelSpec, bytes: impl AsRef<[u8]>) -> Result<Self> {
         let err = |e: TractError| Error::ModelLoad {
             role: role.into(),
@@ -53,6 +53,18 @@ impl OnnxModel {
                 role: role.into(),
                 detail: format!(
                     "ONNX operator {op} ({nodes} nodes) is not one the SDK parses (core/src/vision/operators.rs)"
+                ),
+            });
+        }
+        if let Some((dt, place)) = proto
+            .graph
+            .as_ref()
+            .and_then(operators::unsupported_element_type)
+        {
+            return Err(Error::ModelLoad {
+                role: role.into(),
+                detail: format!(
+                    "ONNX element type {dt} ({place}) is not one the SDK computes in (core/src/vision/operators.rs)"
                 ),
             });
         }

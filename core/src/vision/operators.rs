@@ -22,6 +22,7 @@ use std::ops::Range;
 use tract_onnx::Onnx;
 use tract_onnx::model::{ParsingContext, optional_inputs};
 use tract_onnx::pb::NodeProto;
+use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb_helpers::OptionExt;
 use tract_onnx::tract_core::ops::cast::cast;
 use tract_onnx::tract_core::ops::einsum::EinSum;
@@ -107,6 +108,66 @@ pub fn unsupported(onnx: &Onnx, graph: &tract_onnx::pb::GraphProto) -> Option<(S
         .filter(|n| n.op_type == first.op_type)
         .count();
     Some((first.op_type.clone(), count))
+}
+
+/// The ONNX element types the SDK computes in. The workspace's tract-data leaves the arithmetic of
+/// u16, u32, u64, i16 and f64 out (third_party/tract-data/SMARTID.md); strings and complex numbers
+/// never were the SDK's. A model holding one would fail inside tract's optimiser, or at its first
+/// run, with a message about a datum type; [`unsupported_element_type`] refuses it at load, naming
+/// the tensor.
+const ELEMENT_TYPES: [DataType; 7] = [
+    DataType::Float,
+    DataType::Float16,
+    DataType::Int8,
+    DataType::Uint8,
+    DataType::Int32,
+    DataType::Int64,
+    DataType::Bool,
+];
+
+/// The first tensor or value in `graph` of an element type the SDK does not compute in: the type's
+/// ONNX name and where it is (an initializer, a graph output, a value's declared type, a node's
+/// constant). Checked before parsing, with [`unsupported`]. The graph's inputs are not: the SDK
+/// gives the model's input its own f32 type. A value whose type is left undefined is inferred by
+/// tract from the operators, which produce only the types above from them.
+pub fn unsupported_element_type(graph: &tract_onnx::pb::GraphProto) -> Option<(String, String)> {
+    let refused = |code: i32| match DataType::try_from(code) {
+        Ok(DataType::Undefined) => None,
+        Ok(dt) if ELEMENT_TYPES.contains(&dt) => None,
+        Ok(dt) => Some(dt.as_str_name().to_string()),
+        Err(_) => Some(format!("unknown ({code})")),
+    };
+    let declared = |v: &tract_onnx::pb::ValueInfoProto| match v.r#type.as_ref()?.value.as_ref()? {
+        tract_onnx::pb::type_proto::Value::TensorType(t) => refused(t.elem_type),
+    };
+    let values = [
+        ("graph output", &graph.output),
+        ("value", &graph.value_info),
+    ];
+    for (place, list) in values {
+        for v in list.iter() {
+            if let Some(dt) = declared(v) {
+                return Some((dt, format!("{place} '{}'", v.name)));
+            }
+        }
+    }
+    for t in &graph.initializer {
+        if let Some(dt) = refused(t.data_type) {
+            return Some((dt, format!("initializer '{}'", t.name)));
+        }
+    }
+    for n in &graph.node {
+        for a in &n.attribute {
+            let tensors = a.t.iter().chain(a.tensors.iter());
+            let typed = tensors.filter_map(|t| refused(t.data_type));
+            let strings = (n.op_type == "Constant" && a.name.starts_with("value_string"))
+                .then(|| "STRING".to_string());
+            if let Some(dt) = typed.chain(strings).next() {
+                return Some((dt, format!("attribute '{}' of node '{}'", a.name, n.name)));
+            }
+        }
+    }
+    None
 }
 
 fn constant(ctx: &ParsingContext, node: &NodeProto) -> Parsed {
@@ -918,7 +979,7 @@ mod tests {
     use crate::manifest::Manifest;
     use crate::vision::frontend;
     use crate::vision::model::OnnxModel;
-    use crate::vision::onnx_graphs::{model, node, value};
+    use crate::vision::onnx_graphs::{float, model, node, value};
 
     fn shipped_protos() -> Vec<(String, ModelProto)> {
         let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -956,7 +1017,117 @@ mod tests {
                 None,
                 "{file}"
             );
+            assert_eq!(
+                unsupported_element_type(proto.graph.as_ref().unwrap()),
+                None,
+                "{file}"
+            );
         }
+    }
+
+    /// The detector's spec, for a test graph of `shape`.
+    fn spec_of_shape(shape: [usize; 4]) -> crate::manifest::ModelSpec {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../models/manifest.toml"
+        ))
+        .unwrap();
+        let mut spec = Manifest::parse(&text).unwrap().detector.model;
+        spec.input.shape = shape;
+        spec
+    }
+
+    /// A tensor of an element type the workspace's tract-data has no arithmetic for fails at load,
+    /// named with its place, before tract parses anything: an f64 initializer, a u32 output, an i16
+    /// constant and a string constant. Without the check, the f64 initializer's model loads, types
+    /// its output f64 and fails only at its first frame, where the SDK reads f32 outputs.
+    #[test]
+    fn a_tensor_of_another_element_type_fails_to_load_naming_it() {
+        use tract_onnx::pb::attribute_proto::AttributeType;
+        use tract_onnx::pb::{AttributeProto, GraphProto, TensorProto};
+        let graph = |extra: Vec<NodeProto>, init: Vec<TensorProto>, output_type: DataType| {
+            let mut output = value("y", &[1, 1, 1, 4]);
+            if let Some(tract_onnx::pb::type_proto::Value::TensorType(t)) =
+                output.r#type.as_mut().and_then(|t| t.value.as_mut())
+            {
+                t.elem_type = output_type as i32;
+            }
+            let mut nodes = extra;
+            nodes.push(node("Add", &["x", "c"], "y"));
+            GraphProto {
+                node: nodes,
+                input: vec![value("x", &[1, 1, 1, 4])],
+                output: vec![output],
+                initializer: init,
+                ..Default::default()
+            }
+        };
+        let double = TensorProto {
+            name: "c".into(),
+            dims: vec![4],
+            data_type: DataType::Double as i32,
+            double_data: vec![1.0; 4],
+            ..Default::default()
+        };
+        let constant = |attr: AttributeProto| NodeProto {
+            op_type: "Constant".into(),
+            name: "k".into(),
+            output: vec!["c".into()],
+            attribute: vec![attr],
+            ..Default::default()
+        };
+        let int16 = AttributeProto {
+            name: "value".into(),
+            r#type: AttributeType::Tensor as i32,
+            t: Some(TensorProto {
+                dims: vec![4],
+                data_type: DataType::Int16 as i32,
+                int32_data: vec![1; 4],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let string = AttributeProto {
+            name: "value_string".into(),
+            r#type: AttributeType::String as i32,
+            s: b"1".to_vec(),
+            ..Default::default()
+        };
+        let cases = [
+            (
+                graph(vec![], vec![double], DataType::Float),
+                "DOUBLE (initializer 'c')",
+            ),
+            (
+                graph(vec![], vec![float("c", &[1.0; 4])], DataType::Uint32),
+                "UINT32 (graph output 'y')",
+            ),
+            (
+                graph(vec![constant(int16)], vec![], DataType::Float),
+                "INT16 (attribute 'value' of node 'k')",
+            ),
+            (
+                graph(vec![constant(string)], vec![], DataType::Float),
+                "STRING (attribute 'value_string' of node 'k')",
+            ),
+        ];
+        for (g, expected) in cases {
+            let bytes = model(g).encode_to_vec();
+            let err = OnnxModel::load("detector", &spec_of_shape([1, 1, 1, 4]), bytes).unwrap_err();
+            assert!(
+                matches!(&err, Error::ModelLoad { role, detail }
+                    if role == "detector" && detail.contains(expected)),
+                "{expected}: {err:?}"
+            );
+        }
+        // The same graph with an f32 initializer loads: the refusal is the element type's.
+        let g = graph(vec![], vec![float("c", &[1.0; 4])], DataType::Float);
+        OnnxModel::load(
+            "detector",
+            &spec_of_shape([1, 1, 1, 4]),
+            model(g).encode_to_vec(),
+        )
+        .unwrap();
     }
 
     /// A model with an operator outside the table fails at load with an error that names the
@@ -974,14 +1145,7 @@ mod tests {
             ..Default::default()
         };
         let bytes = model(graph).encode_to_vec();
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../models/manifest.toml"
-        ))
-        .unwrap();
-        let mut spec = Manifest::parse(&text).unwrap().detector.model;
-        spec.input.shape = [1, 1, 1, 4];
-        let err = OnnxModel::load("detector", &spec, bytes).unwrap_err();
+        let err = OnnxModel::load("detector", &spec_of_shape([1, 1, 1, 4]), bytes).unwrap_err();
         assert!(
             matches!(&err, Error::ModelLoad { role, detail }
                 if role == "detector" && detail.contains("Softmax (2 nodes)")),
@@ -1002,6 +1166,44 @@ mod tests {
         assert!(pad_pair(&pads, 3).is_err());
         assert!(pad_pair(&pads[..1], 0).is_err());
         assert!(pad_pair::<i64>(&[], 0).is_err());
+    }
+
+    /// The workspace's tract-data (third_party/tract-data) has no casts from u16, u32, u64 or i16,
+    /// and its dispatch macros leave them and f64 out: the crates.io copy has both, and 0.22 MB
+    /// more of arm64 library. f64 stays a cast's source and destination: tract's own
+    /// `GlobalAveragePool` divides by an f64 count cast to the input's type, and its optimiser reads
+    /// constants as f64.
+    #[test]
+    fn tract_datas_dispatch_leaves_out_the_types_no_model_computes_in() {
+        for t in [
+            tensor1(&[1u16, 2]),
+            tensor1(&[1u32, 2]),
+            tensor1(&[1u64, 2]),
+            tensor1(&[1i16, 2]),
+        ] {
+            assert!(t.cast_to::<f32>().is_err(), "{:?}", t.datum_type());
+        }
+        assert_eq!(tensor0(2.0f64).cast_to_scalar::<f32>().unwrap(), 2.0);
+        assert_eq!(tensor0(2.5f32).cast_to_scalar::<f64>().unwrap(), 2.5);
+        assert_eq!(tensor1(&[3i64]).cast_to_scalar::<i32>().unwrap(), 3);
+        // What tract-data dispatches (zeros here, tract's pads, max pools and einsums alike).
+        for dt in [
+            DatumType::U16,
+            DatumType::U32,
+            DatumType::U64,
+            DatumType::I16,
+            DatumType::F64,
+        ] {
+            assert!(Tensor::zero_dt(dt, &[2]).is_err(), "{dt:?}");
+        }
+        for dt in [
+            DatumType::F32,
+            DatumType::F16,
+            DatumType::I64,
+            DatumType::U8,
+        ] {
+            assert!(Tensor::zero_dt(dt, &[2]).is_ok(), "{dt:?}");
+        }
     }
 
     /// The workspace's tract-nnef (third_party/tract-nnef) leaves its `patch` model transform out:
