@@ -129,10 +129,12 @@ check_imports() {
 #     RELR would be smaller still but loads only from API 28; check-artifacts.py refuses it.
 #   --icf=all: identical functions folded (Rust's generics instantiate many), -78 KB.
 # And one codegen flag, on both paths: -C force-unwind-tables=no. Android's targets ask rustc for
-# asynchronous unwind tables on every function (exact at each instruction, for profilers); without
-# the flag LLVM still writes the tables a panic needs to unwind to the FFI boundary, exact at each
-# call, for every function that can unwind (rust-lang/rust#83482): .eh_frame 0.74x, arm64 -151 KB.
-# Checked on aarch64 under qemu: panics through frames with and without cleanups are caught.
+# asynchronous unwind tables on every function (exact at each instruction: profilers, and a crash
+# report's top frame in a prologue or epilogue); without the flag LLVM still writes the tables a
+# panic needs to unwind to the FFI boundary, exact at each call, for every function that can unwind
+# (rust-lang/rust#83482). arm64: .eh_frame 0.74x, -151 KB; armeabi-v7a (ARM EHABI) and x86_64 come
+# out the same. Checked on aarch64 under qemu (scripts/android/unwind-probe/run.sh): panics through
+# frames with and without cleanups, inside a generic sort and on a thread are caught.
 codegen_flags="-C force-unwind-tables=no"
 ndk=""
 if [ -n "${ANDROID_NDK_HOME:-}" ] && cargo ndk --version >/dev/null 2>&1; then
